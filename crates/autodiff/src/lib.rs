@@ -1,0 +1,1 @@
+//! Reverse- and forward-mode differentiation as IR-to-IR transforms.

@@ -1,0 +1,3 @@
+//! The `gradjit` command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Fusion planning, memory planning and Cranelift lowering of gradjit IR.

@@ -1,0 +1,1 @@
+//! gradjit: trace, differentiate and compile Rust functions over arrays.

@@ -1,0 +1,28 @@
+//! gradjit's intermediate representation.
+//!
+//! A [`Function`] is a typed SSA listing of primitive applications, printed like a jaxpr:
+//!
+//! ```text
+//! { lambda ; a:f32[10] b:f32[10]. let
+//!     c:f32[10] = mul a b
+//!     d:f32[] = reduce_sum[axes=(0,)] c
+//!   in (d,) }
+//! ```
+//!
+//! This crate holds the dtypes and shapes, the primitives and their shape rules, the text
+//! printer and parser, the verifier, the reference interpreter (the oracle every other stage is
+//! tested against) and the simplification passes.
+
+pub mod array;
+mod array_display;
+pub mod dtype;
+pub mod error;
+pub mod function;
+pub mod prim;
+pub mod shape_rules;
+
+pub use array::{Element, HostArray, Scalar};
+pub use dtype::{DType, Shape, TensorType};
+pub use error::ShapeError;
+pub use function::{Eqn, Function, Loc, Value};
+pub use prim::{ArgOp, Axes, BinaryOp, CompareOp, DotDims, Literal, Prim, PrimKind, ReduceOp, UnaryOp};

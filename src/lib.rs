@@ -1,0 +1,1 @@
+//! Holder package for the workspace-level `tests/`, `benches/` and `examples/`.
