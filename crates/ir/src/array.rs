@@ -199,9 +199,8 @@ impl Scalar {
         fn complex(s: &str) -> Option<(&str, &str)> {
             let body = s.strip_suffix('j')?;
             let bytes = body.as_bytes();
-            let split = (1..bytes.len())
-                .rev()
-                .find(|&i| (bytes[i] == b'+' || bytes[i] == b'-') && bytes[i - 1] != b'e')?;
+            let split =
+                (1..bytes.len()).rev().find(|&i| (bytes[i] == b'+' || bytes[i] == b'-') && bytes[i - 1] != b'e')?;
             let im = &body[split..];
             Some((&body[..split], im.strip_prefix('+').unwrap_or(im)))
         }

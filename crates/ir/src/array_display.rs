@@ -11,7 +11,9 @@ fn element(s: Scalar) -> String {
     match s {
         Scalar::F32(v) => float(v as f64, 8),
         Scalar::F64(v) => float(v, 8),
-        Scalar::C64(c) => format!("{}{}{}j", float(c.re as f64, 8), if c.im < 0.0 { "-" } else { "+" }, float(c.im.abs() as f64, 8)),
+        Scalar::C64(c) => {
+            format!("{}{}{}j", float(c.re as f64, 8), if c.im < 0.0 { "-" } else { "+" }, float(c.im.abs() as f64, 8))
+        }
         Scalar::C128(c) => format!("{}{}{}j", float(c.re, 8), if c.im < 0.0 { "-" } else { "+" }, float(c.im.abs(), 8)),
         Scalar::Bool(b) => if b { "True" } else { "False" }.to_string(),
         other => other.to_string(),

@@ -19,16 +19,8 @@ pub enum DType {
 
 impl DType {
     /// Every dtype, in declaration order.
-    pub const ALL: [DType; 8] = [
-        DType::F32,
-        DType::F64,
-        DType::I32,
-        DType::I64,
-        DType::Bool,
-        DType::C64,
-        DType::C128,
-        DType::Float0,
-    ];
+    pub const ALL: [DType; 8] =
+        [DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool, DType::C64, DType::C128, DType::Float0];
 
     /// The name used in the text format (`f32`, `c64`, ...).
     pub fn name(self) -> &'static str {

@@ -123,12 +123,7 @@ impl Function {
     }
 
     /// Appends `prim inputs`, inferring the output types with the primitive's shape rule.
-    pub fn push(
-        &mut self,
-        prim: Prim,
-        inputs: &[Value],
-        loc: Option<Loc>,
-    ) -> Result<SmallVec<[Value; 1]>, ShapeError> {
+    pub fn push(&mut self, prim: Prim, inputs: &[Value], loc: Option<Loc>) -> Result<SmallVec<[Value; 1]>, ShapeError> {
         let out_tys = {
             let in_tys: SmallVec<[&TensorType; 3]> = inputs.iter().map(|&v| self.ty(v)).collect();
             shape_rules::infer(&prim, &in_tys).map_err(|e| e.at(loc.clone()))?

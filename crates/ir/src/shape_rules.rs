@@ -90,7 +90,9 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
                 }
                 let (s, t) = (x.dims()[i], shape.dims()[d]);
                 if s != 1 && s != t {
-                    return err(format!("cannot broadcast {x} to shape {shape}: dimension {i} has size {s}, target {t}"));
+                    return err(format!(
+                        "cannot broadcast {x} to shape {shape}: dimension {i} has size {s}, target {t}"
+                    ));
                 }
             }
             one(TensorType::new(x.dtype, shape.clone()))
@@ -262,7 +264,9 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
             if d.lhs_contract.len() != d.rhs_contract.len() || d.lhs_batch.len() != d.rhs_batch.len() {
                 return err(format!("contracting/batch dimension counts differ: {d:?}"));
             }
-            let mismatch = |la: &Axes, ra: &Axes| la.iter().zip(ra).find(|(&a, &b)| l.dims()[a] != r.dims()[b]).map(|(&a, &b)| (a, b));
+            let mismatch = |la: &Axes, ra: &Axes| {
+                la.iter().zip(ra).find(|(&a, &b)| l.dims()[a] != r.dims()[b]).map(|(&a, &b)| (a, b))
+            };
             if let Some((a, b)) = mismatch(&d.lhs_contract, &d.rhs_contract) {
                 return err(format!(
                     "contracting dimension {a} of {l} (size {}) does not match dimension {b} of {r} (size {})",
@@ -273,7 +277,9 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
             if let Some((a, b)) = mismatch(&d.lhs_batch, &d.rhs_batch) {
                 return err(format!("batch dimension {a} of {l} does not match dimension {b} of {r}"));
             }
-            if d.lhs_contract.iter().any(|a| d.lhs_batch.contains(a)) || d.rhs_contract.iter().any(|a| d.rhs_batch.contains(a)) {
+            if d.lhs_contract.iter().any(|a| d.lhs_batch.contains(a))
+                || d.rhs_contract.iter().any(|a| d.rhs_batch.contains(a))
+            {
                 return err("a dimension cannot be both batch and contracting".into());
             }
             one(TensorType::new(l.dtype, dot_dims(l, r, d)))
@@ -346,7 +352,10 @@ fn check_axes(name: &str, axes: &Axes, x: &TensorType, sorted: bool) -> Result<(
             return Err(ShapeError::new(name, format!("axis {a} out of range for {x} (rank {})", x.rank())));
         }
         if axes[..i].contains(&a) || (sorted && i > 0 && axes[i - 1] > a) {
-            return Err(ShapeError::new(name, format!("axes {axes:?} must be distinct{}", if sorted { " and sorted" } else { "" })));
+            return Err(ShapeError::new(
+                name,
+                format!("axes {axes:?} must be distinct{}", if sorted { " and sorted" } else { "" }),
+            ));
         }
     }
     Ok(())
