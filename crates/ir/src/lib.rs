@@ -20,9 +20,11 @@ pub mod error;
 pub mod function;
 pub mod prim;
 pub mod shape_rules;
+pub mod text;
 
 pub use array::{Element, HostArray, Scalar};
 pub use dtype::{DType, Shape, TensorType};
 pub use error::ShapeError;
 pub use function::{Eqn, Function, Loc, Value};
 pub use prim::{ArgOp, Axes, BinaryOp, CompareOp, DotDims, Literal, Prim, PrimKind, ReduceOp, UnaryOp};
+pub use text::{print_eqn, PrintOptions};

@@ -1,0 +1,64 @@
+//! The static parameters of each primitive as the text format spells them: one table,
+//! read by the printer (the parser builds each primitive from the same keys).
+
+use crate::array::{HostArray, Scalar};
+use crate::dtype::DType;
+use crate::function::Function;
+use crate::prim::{Literal, Prim};
+
+/// One parameter value.
+pub(crate) enum Param<'a> {
+    Int(i64),
+    Tuple(&'a [usize]),
+    DType(DType),
+    Scalar(Scalar),
+    Dense(&'a HostArray),
+    Function(&'a Function),
+}
+
+/// The parameters of `prim`, in their canonical order (the table of `docs/ir-format.md`).
+pub(crate) fn params(prim: &Prim) -> Vec<(&'static str, Param<'_>)> {
+    use Param::*;
+    match prim {
+        Prim::Unary(_)
+        | Prim::Binary(_)
+        | Prim::Compare(_)
+        | Prim::Select
+        | Prim::StopGradient
+        | Prim::DynamicUpdateSlice => vec![],
+        Prim::IntegerPow { y } => vec![("y", Int(i64::from(*y)))],
+        Prim::BroadcastInDim { shape, dims } => {
+            vec![("shape", Tuple(shape.dims())), ("broadcast_dimensions", Tuple(dims))]
+        }
+        Prim::Reshape { shape } => vec![("shape", Tuple(shape.dims()))],
+        Prim::Transpose { perm } => vec![("permutation", Tuple(perm))],
+        Prim::Slice { start, limit, stride } => {
+            vec![("start", Tuple(start)), ("limit", Tuple(limit)), ("stride", Tuple(stride))]
+        }
+        Prim::Pad { low, high, interior, value } => {
+            vec![("low", Tuple(low)), ("high", Tuple(high)), ("interior", Tuple(interior)), ("value", Scalar(*value))]
+        }
+        Prim::Concatenate { axis } | Prim::Gather { axis } | Prim::ScatterAdd { axis } => vec![("axis", index(*axis))],
+        Prim::Rev { axes } | Prim::Reduce { axes, .. } => vec![("axes", Tuple(axes))],
+        Prim::DynamicSlice { sizes } => vec![("sizes", Tuple(sizes))],
+        Prim::Arg { axis, index_dtype, .. } => vec![("axis", index(*axis)), ("index_dtype", DType(*index_dtype))],
+        Prim::DotGeneral(d) => vec![
+            ("lhs_contract", Tuple(&d.lhs_contract)),
+            ("rhs_contract", Tuple(&d.rhs_contract)),
+            ("lhs_batch", Tuple(&d.lhs_batch)),
+            ("rhs_batch", Tuple(&d.rhs_batch)),
+        ],
+        Prim::ConvertElementType { dtype } => vec![("new_dtype", DType(*dtype))],
+        Prim::Iota { dtype, shape, axis } => {
+            vec![("dtype", DType(*dtype)), ("shape", Tuple(shape.dims())), ("axis", index(*axis))]
+        }
+        Prim::Constant(Literal::Splat(s, _)) => vec![("value", Scalar(*s))],
+        Prim::Constant(Literal::Dense(a)) => vec![("value", Dense(a))],
+        Prim::RandomBits { shape, dtype } => vec![("shape", Tuple(shape.dims())), ("dtype", DType(*dtype))],
+        Prim::Call { body } => vec![("body", Function(body))],
+    }
+}
+
+fn index(i: usize) -> Param<'static> {
+    Param::Int(i64::try_from(i).unwrap_or(i64::MAX))
+}
