@@ -148,7 +148,8 @@ impl Scalar {
     pub fn write_text(self, out: &mut impl fmt::Write) -> fmt::Result {
         fn float(out: &mut impl fmt::Write, v: f64, s: String) -> fmt::Result {
             if v.is_nan() {
-                out.write_str("nan")
+                // The sign of a NaN is kept (x86 makes `0/0` negative); its payload is not.
+                out.write_str(if v.is_sign_negative() { "-nan" } else { "nan" })
             } else if v.is_infinite() {
                 out.write_str(if v > 0.0 { "inf" } else { "-inf" })
             } else {

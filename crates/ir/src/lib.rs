@@ -27,4 +27,4 @@ pub use dtype::{DType, Shape, TensorType};
 pub use error::ShapeError;
 pub use function::{Eqn, Function, Loc, Value};
 pub use prim::{ArgOp, Axes, BinaryOp, CompareOp, DotDims, Literal, Prim, PrimKind, ReduceOp, UnaryOp};
-pub use text::{print_eqn, PrintOptions};
+pub use text::{parse_function, print_eqn, ParseError, PrintOptions};

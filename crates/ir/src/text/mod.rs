@@ -5,7 +5,13 @@
 //! result gives the same text. Tests and filetests are written in this format, and passes are
 //! tested by parsing their input rather than tracing it.
 
+mod error;
+mod lexer;
 mod params;
+mod parser;
 mod printer;
+
+pub use error::ParseError;
+pub use parser::parse_function;
 
 pub use printer::{eqn_lines, print_eqn, print_function, value_name, PrintOptions, ValueNames};
