@@ -18,6 +18,7 @@ mod array_display;
 pub mod dtype;
 pub mod error;
 pub mod function;
+pub mod passes;
 pub mod prim;
 pub mod shape_rules;
 pub mod text;

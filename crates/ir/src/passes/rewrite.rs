@@ -1,0 +1,145 @@
+//! A small rewrite engine: a table of local rules tried on every equation, in order.
+//!
+//! A rule looks at one single-output equation (a [`Site`]): its primitive, its operands and
+//! its type, and, through the operands, at the equations of the result built so far. Since
+//! equations are visited in definition order, every operand a rule sees is already fully
+//! rewritten, so one forward sweep reaches a local fixed point: `neg (neg (neg x))` becomes
+//! `neg x` in a single pass. A rule returns a [`Rewrite`]; when that is a new equation, the
+//! rules are tried again on it (a bounded number of times) before it is emitted.
+//!
+//! Rules see only well-typed equations (the engine checks each with its shape rule first, so
+//! rules may index operands freely). They must preserve the equation's type; the engine
+//! checks every new equation with its shape rule and keeps the original equation if a rule
+//! got that wrong (which the tests catch in debug builds).
+
+use super::rebuild::{map_body, Builder};
+use crate::dtype::TensorType;
+use crate::function::{Function, Value};
+use crate::prim::{Literal, Prim};
+use crate::Scalar;
+use smallvec::{smallvec, SmallVec};
+
+/// What a rule turns an equation into.
+pub(crate) enum Rewrite {
+    /// The equation's output is this existing value (of the same type).
+    Value(Value),
+    /// The equation becomes `prim inputs` (of the same type).
+    Eqn(Box<Prim>, SmallVec<[Value; 3]>),
+}
+
+impl Rewrite {
+    /// The equation becomes a constant.
+    pub fn constant(lit: Literal) -> Rewrite {
+        Rewrite::Eqn(Box::new(Prim::Constant(lit)), SmallVec::new())
+    }
+    /// The equation becomes `prim x`.
+    pub fn unary(prim: Prim, x: Value) -> Rewrite {
+        Rewrite::Eqn(Box::new(prim), smallvec![x])
+    }
+}
+
+/// One single-output equation under rewriting, with access to its operands' definitions.
+pub(crate) struct Site<'s> {
+    pub prim: &'s Prim,
+    /// Operands: values of the result function.
+    pub inputs: &'s [Value],
+    /// The type of the equation's output.
+    pub ty: &'s TensorType,
+    builder: &'s Builder<'s>,
+}
+
+impl Site<'_> {
+    /// The type of operand `i`.
+    pub fn operand_ty(&self, i: usize) -> &TensorType {
+        self.builder.ty(self.inputs[i])
+    }
+    /// The primitive and operands of the equation defining operand `i`, if any.
+    pub fn producer(&self, i: usize) -> Option<(&Prim, &[Value])> {
+        self.builder.producer(*self.inputs.get(i)?).map(|e| (&e.prim, &e.inputs[..]))
+    }
+    /// The literal defining operand `i`, if there is one and it is a constant.
+    pub fn literal(&self, i: usize) -> Option<&Literal> {
+        self.builder.literal(*self.inputs.get(i)?)
+    }
+    /// The repeated element of operand `i`, if there is one and it is a constant with all
+    /// elements equal.
+    pub fn splat(&self, i: usize) -> Option<Scalar> {
+        self.builder.splat(*self.inputs.get(i)?)
+    }
+    /// The type of any value of the result function (an operand's operand, say).
+    pub fn ty_of(&self, v: Value) -> &TensorType {
+        self.builder.ty(v)
+    }
+}
+
+/// A named local rewrite.
+pub(crate) struct Rule {
+    pub name: &'static str,
+    pub apply: fn(&Site) -> Option<Rewrite>,
+}
+
+/// How many times the rules are re-applied to the equation a rule produced.
+const MAX_LOCAL_STEPS: usize = 8;
+
+/// `f` with `rules` applied to every single-output equation, and `recurse` to `call` bodies.
+pub(crate) fn rewrite(f: &Function, rules: &[Rule], recurse: fn(&Function) -> Function) -> Function {
+    let mut b = Builder::new(f);
+    for eqn in &f.eqns {
+        let prim = map_body(&eqn.prim, recurse);
+        let inputs = b.values(&eqn.inputs);
+        let (ty, out) = match eqn.outputs[..] {
+            [out] if b.type_checks(&prim, &inputs, f.ty(out)) => (f.ty(out).clone(), out),
+            _ => {
+                b.copy_as(eqn, prim, &inputs);
+                continue;
+            }
+        };
+        let rewritten = match local_fixed_point(&b, rules, &prim, &inputs, &ty) {
+            Step::Keep => None,
+            Step::Value(v) => Some(v),
+            Step::Eqn(rule, p, ins) => {
+                let v = b.emit_checked(*p, &ins, &ty, eqn.loc.clone());
+                debug_assert!(v.is_some(), "rule `{rule}` changed the type of `{}`", prim.name());
+                v
+            }
+        };
+        match rewritten {
+            Some(v) => b.bind(out, v),
+            None => b.copy_as(eqn, prim, &inputs),
+        }
+    }
+    b.finish()
+}
+
+/// The outcome of rewriting one equation to a local fixed point.
+enum Step {
+    /// No rule applies.
+    Keep,
+    /// The equation's output is an existing value.
+    Value(Value),
+    /// The equation becomes another, produced last by the named rule.
+    Eqn(&'static str, Box<Prim>, SmallVec<[Value; 3]>),
+}
+
+fn local_fixed_point(b: &Builder, rules: &[Rule], prim: &Prim, inputs: &[Value], ty: &TensorType) -> Step {
+    let mut step = Step::Keep;
+    for _ in 0..MAX_LOCAL_STEPS {
+        let (p, ins) = match &step {
+            Step::Eqn(_, p, ins) => (&**p, &ins[..]),
+            _ => (prim, inputs),
+        };
+        let site = Site { prim: p, inputs: ins, ty, builder: b };
+        match rules.iter().find_map(|r| (r.apply)(&site).map(|rw| (r.name, rw))) {
+            None => break,
+            Some((name, Rewrite::Value(v))) => {
+                if b.ty(v) == ty {
+                    return Step::Value(v);
+                }
+                debug_assert!(false, "rule `{name}` replaced a {ty} by a {}", b.ty(v));
+                break;
+            }
+            Some((name, Rewrite::Eqn(p, ins))) => step = Step::Eqn(name, p, ins),
+        }
+    }
+    step
+}

@@ -1,0 +1,482 @@
+//! The simplification passes: each rule family on a small function built in Rust, compared
+//! with the expected text; validity and canonical numbering of every result.
+
+use gradjit_ir::passes::{self, algebraic::algebraic, cse::cse, dce::dce};
+use gradjit_ir::shape_rules;
+use gradjit_ir::{
+    Axes, BinaryOp, DType, Function, HostArray, Literal, Prim, ReduceOp, Scalar, Shape, TensorType, UnaryOp, Value,
+};
+use smallvec::smallvec;
+use std::sync::Arc;
+
+/// Parses `f32[2,3]`.
+fn ty(s: &str) -> TensorType {
+    let (d, rest) = s.split_once('[').expect("dtype[dims]");
+    let dims: Vec<usize> =
+        rest.trim_end_matches(']').split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    TensorType::new(DType::from_name(d).expect("dtype"), dims)
+}
+
+fn op(f: &mut Function, prim: Prim, ins: &[Value]) -> Value {
+    f.push1(prim, ins, None).unwrap_or_else(|e| panic!("bad test function: {e}"))
+}
+
+fn splat(f: &mut Function, v: f64, t: &str) -> Value {
+    op(f, Prim::splat(v, &ty(t)), &[])
+}
+
+fn bin(f: &mut Function, o: BinaryOp, x: Value, y: Value) -> Value {
+    op(f, Prim::Binary(o), &[x, y])
+}
+
+fn un(f: &mut Function, o: UnaryOp, x: Value) -> Value {
+    op(f, Prim::Unary(o), &[x])
+}
+
+fn broadcast(shape: &[usize], dims: &[usize]) -> Prim {
+    Prim::BroadcastInDim { shape: Shape::new(shape), dims: dims.iter().copied().collect() }
+}
+
+fn reshape(shape: &[usize]) -> Prim {
+    Prim::Reshape { shape: Shape::new(shape) }
+}
+
+fn transpose(perm: &[usize]) -> Prim {
+    Prim::Transpose { perm: perm.iter().copied().collect() }
+}
+
+/// A function of parameters of the given types, whose body `body` builds.
+fn func(params: &[&str], body: impl FnOnce(&mut Function, &[Value]) -> Vec<Value>) -> Function {
+    let mut f = Function::new();
+    let ps: Vec<Value> = params.iter().map(|t| f.add_param(ty(t))).collect();
+    f.outputs = body(&mut f, &ps);
+    f
+}
+
+/// Checks that `f` is well formed: every value defined once before use, every type the one
+/// its shape rule gives, and values numbered densely in definition order (canonical).
+fn assert_valid(f: &Function) {
+    let mut next = 0;
+    let define = |v: Value, next: &mut usize| {
+        assert_eq!(v.index(), *next, "values are not numbered in definition order in\n{f}");
+        *next += 1;
+    };
+    f.params.iter().for_each(|&p| define(p, &mut next));
+    for e in &f.eqns {
+        for &i in &e.inputs {
+            assert!(i.index() < next, "{} used before its definition in\n{f}", i.index());
+        }
+        if let Prim::Call { body } = &e.prim {
+            assert_valid(body);
+        }
+        let in_tys: Vec<&TensorType> = e.inputs.iter().map(|&v| f.ty(v)).collect();
+        let want = shape_rules::infer(&e.prim, &in_tys).unwrap_or_else(|err| panic!("{err} in\n{f}"));
+        let got: Vec<TensorType> = e.outputs.iter().map(|&o| f.ty(o).clone()).collect();
+        assert_eq!(want.to_vec(), got, "wrong output types of {} in\n{f}", e.prim.name());
+        e.outputs.iter().for_each(|&o| define(o, &mut next));
+    }
+    assert_eq!(next, f.num_values(), "unused values in\n{f}");
+    assert!(f.outputs.iter().all(|o| o.index() < next), "undefined output in\n{f}");
+}
+
+/// Runs `pass`, checks the result is valid and has the same signature, and returns its text.
+fn run(pass: fn(&Function) -> Function, f: &Function) -> String {
+    assert_valid(f);
+    let g = pass(f);
+    assert_valid(&g);
+    assert_eq!(g.param_types(), f.param_types());
+    assert_eq!(g.output_types(), f.output_types());
+    assert_eq!(pass(&g), g, "pass is not idempotent on\n{g}");
+    g.to_string()
+}
+
+/// The expected text, written with one equation per line and no indentation.
+fn text(lines: &[&str]) -> String {
+    let (head, rest) = lines.split_first().unwrap();
+    let (tail, eqns) = rest.split_last().unwrap();
+    let mut s = format!("{head}\n");
+    for e in eqns {
+        s += &format!("    {e}\n");
+    }
+    s + "  " + tail
+}
+
+// ---------------------------------------------------------------------------------------------
+// dce
+
+#[test]
+fn dce_removes_unused_equations_and_keeps_the_signature() {
+    let f = func(&["f32[4]", "f32[4]"], |f, p| {
+        let dead = bin(f, BinaryOp::Mul, p[0], p[1]);
+        let _dead2 = un(f, UnaryOp::Exp, dead);
+        let live = bin(f, BinaryOp::Add, p[0], p[0]);
+        vec![live, p[1]]
+    });
+    assert_eq!(run(dce, &f), text(&["{ lambda ; a:f32[4] b:f32[4]. let", "c:f32[4] = add a a", "in (c, b) }"]));
+}
+
+#[test]
+fn dce_keeps_a_function_with_only_dead_code_callable() {
+    let f = func(&["f32[]"], |f, p| {
+        un(f, UnaryOp::Sin, p[0]);
+        vec![]
+    });
+    assert_eq!(run(dce, &f), text(&["{ lambda ; a:f32[]. let", "in () }"]));
+}
+
+#[test]
+fn dce_prunes_call_outputs_and_parameters() {
+    // body(a, b, c) = (a*b, exp c, sin a); the caller uses only the first output.
+    let body = func(&["f32[3]", "f32[3]", "f32[3]"], |f, p| {
+        let m = bin(f, BinaryOp::Mul, p[0], p[1]);
+        let e = un(f, UnaryOp::Exp, p[2]);
+        let s = un(f, UnaryOp::Sin, p[0]);
+        vec![m, e, s]
+    });
+    let f = func(&["f32[3]", "f32[3]", "f32[3]"], |f, p| {
+        let outs = f.push(Prim::Call { body: Arc::new(body.clone()) }, &[p[0], p[1], p[2]], None).unwrap();
+        let unused = f.push(Prim::Call { body: Arc::new(body.clone()) }, &[p[2], p[1], p[0]], None).unwrap();
+        let _ = unused;
+        vec![outs[0]]
+    });
+    assert_eq!(
+        run(dce, &f),
+        text(&[
+            "{ lambda ; a:f32[3] b:f32[3] c:f32[3]. let",
+            "d:f32[3] = call[body={ lambda ; a:f32[3] b:f32[3]. let",
+            "        c:f32[3] = mul a b",
+            "      in (c,) }] a b",
+            "in (d,) }",
+        ])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// cse
+
+#[test]
+fn cse_merges_equal_equations_and_commuted_operands() {
+    let f = func(&["f32[4]", "f32[4]"], |f, p| {
+        let m1 = bin(f, BinaryOp::Mul, p[0], p[1]);
+        let m2 = bin(f, BinaryOp::Mul, p[1], p[0]);
+        let s1 = bin(f, BinaryOp::Sub, p[0], p[1]);
+        let s2 = bin(f, BinaryOp::Sub, p[1], p[0]);
+        let e1 = un(f, UnaryOp::Exp, m1);
+        let e2 = un(f, UnaryOp::Exp, m2);
+        vec![e1, e2, s1, s2]
+    });
+    assert_eq!(
+        run(cse, &f),
+        text(&[
+            "{ lambda ; a:f32[4] b:f32[4]. let",
+            "c:f32[4] = mul a b",
+            "d:f32[4] = sub a b",
+            "e:f32[4] = sub b a",
+            "f:f32[4] = exp c",
+            "in (f, f, d, e) }",
+        ])
+    );
+}
+
+#[test]
+fn cse_compares_literals_bitwise() {
+    let f = func(&[], |f, _| {
+        let lits = [0.0, -0.0, 0.0, f64::NAN, f64::NAN, 1.0];
+        lits.iter().map(|&v| splat(f, v, "f32[2]")).collect()
+    });
+    assert_eq!(
+        run(cse, &f),
+        text(&[
+            "{ lambda ; . let",
+            "a:f32[2] = constant[value=0.0]",
+            "b:f32[2] = constant[value=-0.0]",
+            "c:f32[2] = constant[value=nan]",
+            "d:f32[2] = constant[value=1.0]",
+            "in (a, b, a, c, c, d) }",
+        ])
+    );
+}
+
+#[test]
+fn cse_merges_random_bits_of_one_key_and_dense_constants() {
+    let data = Arc::new(HostArray::from_vec([3], vec![1.0f32, 2.0, 3.0]).unwrap());
+    let f = func(&["i64[]"], |f, p| {
+        let bits = Prim::RandomBits { shape: Shape::new(&[2]), dtype: DType::I32 };
+        let r1 = op(f, bits.clone(), &[p[0]]);
+        let r2 = op(f, bits, &[p[0]]);
+        let c1 = op(f, Prim::Constant(Literal::Dense(data.clone())), &[]);
+        let c2 = op(f, Prim::Constant(Literal::Dense(Arc::new((*data).clone()))), &[]);
+        vec![r1, r2, c1, c2]
+    });
+    let g = cse(&f);
+    assert_valid(&g);
+    assert_eq!(g.eqns.len(), 2);
+    assert_eq!(g.outputs[0], g.outputs[1]);
+    assert_eq!(g.outputs[2], g.outputs[3]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// algebraic: one test per rule family
+
+#[test]
+fn neutral_elements_disappear() {
+    let f = func(&["f32[4]", "i32[4]", "bool[4]"], |f, p| {
+        let (x, i, b) = (p[0], p[1], p[2]);
+        let one = splat(f, 1.0, "f32[4]");
+        let zero = splat(f, 0.0, "f32[4]");
+        let neg_zero = splat(f, -0.0, "f32[4]");
+        let t = splat(f, 1.0, "bool[4]");
+        let i0 = splat(f, 0.0, "i32[4]");
+        vec![
+            bin(f, BinaryOp::Mul, x, one),      // x*1 == x
+            bin(f, BinaryOp::Mul, one, x),      // 1*x == x
+            bin(f, BinaryOp::Add, x, zero),     // x+0 == x
+            bin(f, BinaryOp::Add, neg_zero, x), // -0+x == x
+            bin(f, BinaryOp::Sub, x, zero),     // x-0 == x
+            bin(f, BinaryOp::Div, x, one),      // x/1 == x
+            bin(f, BinaryOp::Pow, x, one),      // pow(x, 1) == x
+            bin(f, BinaryOp::And, b, t),        // b & true == b
+            bin(f, BinaryOp::Or, i0, i),        // 0 | i == i
+            bin(f, BinaryOp::Sub, zero, zero),  // 0-0 == 0 stays a constant
+        ]
+    });
+    let g = passes::simplify(&f);
+    assert_valid(&g);
+    assert_eq!(
+        g.outputs[..9],
+        [
+            g.params[0],
+            g.params[0],
+            g.params[0],
+            g.params[0],
+            g.params[0],
+            g.params[0],
+            g.params[0],
+            g.params[2],
+            g.params[1]
+        ]
+    );
+}
+
+#[test]
+fn zero_times_x_folds_for_integers_only() {
+    let f = func(&["i32[4]", "f32[4]"], |f, p| {
+        let i0 = splat(f, 0.0, "i32[4]");
+        let f0 = splat(f, 0.0, "f32[4]");
+        vec![bin(f, BinaryOp::Mul, p[0], i0), bin(f, BinaryOp::Mul, f0, p[1])]
+    });
+    assert_eq!(
+        run(algebraic, &f),
+        text(&[
+            "{ lambda ; a:i32[4] b:f32[4]. let",
+            "c:i32[4] = constant[value=0]",
+            "d:f32[4] = constant[value=0.0]",
+            // nan*0 and inf*0 are nan: not folded.
+            "e:f32[4] = mul d b",
+            "in (c, e) }",
+        ])
+    );
+}
+
+#[test]
+fn negations_cancel_and_merge_into_subtraction() {
+    let f = func(&["f32[4]", "f32[4]"], |f, p| {
+        let (x, y) = (p[0], p[1]);
+        let nx = un(f, UnaryOp::Neg, x);
+        let nnx = un(f, UnaryOp::Neg, nx);
+        let ny = un(f, UnaryOp::Neg, y);
+        let zero = splat(f, 0.0, "f32[4]");
+        let minus_one = splat(f, -1.0, "f32[4]");
+        vec![
+            nnx,                                 // -(-x) == x
+            bin(f, BinaryOp::Add, x, ny),        // x + (-y) == x - y
+            bin(f, BinaryOp::Sub, x, ny),        // x - (-y) == x + y
+            bin(f, BinaryOp::Sub, zero, y),      // 0 - y == -y
+            bin(f, BinaryOp::Mul, minus_one, x), // -1 * x == -x
+        ]
+    });
+    assert_eq!(
+        passes::simplify(&f).to_string(),
+        text(&[
+            "{ lambda ; a:f32[4] b:f32[4]. let",
+            // The first `neg a` (of `-(-x)`) is kept for `-1 * x`.
+            "c:f32[4] = neg a",
+            "d:f32[4] = neg b",
+            "e:f32[4] = sub a b",
+            "f:f32[4] = add a b",
+            "in (a, e, f, d, c) }",
+        ])
+    );
+}
+
+#[test]
+fn layout_chains_compose() {
+    let f = func(&["f32[3]", "f32[2,3,4]"], |f, p| {
+        let (x, y) = (p[0], p[1]);
+        // broadcast of broadcast: (3,) -> (2, 3) -> (5, 2, 3)
+        let b1 = op(f, broadcast(&[2, 3], &[1]), &[x]);
+        let b2 = op(f, broadcast(&[5, 2, 3], &[1, 2]), &[b1]);
+        // reshape of reshape
+        let r1 = op(f, reshape(&[6, 4]), &[y]);
+        let r2 = op(f, reshape(&[24]), &[r1]);
+        // transpose of transpose
+        let t1 = op(f, transpose(&[2, 0, 1]), &[y]);
+        let t2 = op(f, transpose(&[0, 2, 1]), &[t1]);
+        // transposes that cancel
+        let t3 = op(f, transpose(&[1, 2, 0]), &[t1]);
+        vec![b2, r2, t2, t3]
+    });
+    assert_eq!(
+        run(passes::simplify, &f),
+        text(&[
+            "{ lambda ; a:f32[3] b:f32[2,3,4]. let",
+            "c:f32[5,2,3] = broadcast_in_dim[shape=(5, 2, 3) broadcast_dimensions=(2,)] a",
+            "d:f32[24] = reshape[shape=(24,)] b",
+            "e:f32[4,3,2] = transpose[permutation=(2, 1, 0)] b",
+            "in (c, d, e, b) }",
+        ])
+    );
+}
+
+#[test]
+fn identity_layout_operations_disappear() {
+    let f = func(&["f32[2,3]"], |f, p| {
+        let x = p[0];
+        let full_slice = Prim::Slice { start: smallvec![0, 0], limit: smallvec![2, 3], stride: smallvec![1, 1] };
+        let pad0 = Prim::Pad {
+            low: smallvec![0, 0],
+            high: smallvec![0, 0],
+            interior: smallvec![0, 0],
+            value: Scalar::F32(0.0),
+        };
+        vec![
+            op(f, broadcast(&[2, 3], &[0, 1]), &[x]),
+            op(f, reshape(&[2, 3]), &[x]),
+            op(f, transpose(&[0, 1]), &[x]),
+            op(f, full_slice, &[x]),
+            op(f, pad0, &[x]),
+            op(f, Prim::Rev { axes: Axes::new() }, &[x]),
+            op(f, Prim::Concatenate { axis: 1 }, &[x]),
+            op(f, Prim::Reduce { op: ReduceOp::Max, axes: Axes::new() }, &[x]),
+            op(f, Prim::ConvertElementType { dtype: DType::F32 }, &[x]),
+            op(f, Prim::IntegerPow { y: 1 }, &[x]),
+        ]
+    });
+    let g = passes::simplify(&f);
+    assert_valid(&g);
+    assert!(g.eqns.is_empty(), "{g}");
+    assert!(g.outputs.iter().all(|&o| o == g.params[0]));
+}
+
+#[test]
+fn splat_constants_pass_through_layout_operations() {
+    let f = func(&["f32[]"], |f, p| {
+        let c = splat(f, 2.0, "f32[3]");
+        let b = op(f, broadcast(&[4, 3], &[1]), &[c]);
+        let t = op(f, transpose(&[1, 0]), &[b]);
+        let r = op(f, reshape(&[12]), &[t]);
+        // A broadcast scalar parameter stays a broadcast through layout operations.
+        let s = op(f, broadcast(&[4, 3], &[]), &[p[0]]);
+        let st = op(f, transpose(&[1, 0]), &[s]);
+        let sr = op(f, reshape(&[2, 6]), &[st]);
+        vec![r, sr]
+    });
+    assert_eq!(
+        run(passes::simplify, &f),
+        text(&[
+            "{ lambda ; a:f32[]. let",
+            "b:f32[12] = constant[value=2.0]",
+            "c:f32[2,6] = broadcast_in_dim[shape=(2, 6) broadcast_dimensions=()] a",
+            "in (b, c) }",
+        ])
+    );
+}
+
+#[test]
+fn select_with_a_known_predicate_or_equal_branches_is_a_branch() {
+    let f = func(&["f32[3]", "f32[3]", "bool[3]"], |f, p| {
+        let t = splat(f, 1.0, "bool[3]");
+        let fl = splat(f, 0.0, "bool[3]");
+        vec![
+            op(f, Prim::Select, &[t, p[0], p[1]]),
+            op(f, Prim::Select, &[fl, p[0], p[1]]),
+            op(f, Prim::Select, &[p[2], p[1], p[1]]),
+        ]
+    });
+    let g = passes::simplify(&f);
+    assert!(g.eqns.is_empty(), "{g}");
+    assert_eq!(g.outputs, [g.params[0], g.params[1], g.params[1]]);
+}
+
+#[test]
+fn exact_conversion_round_trips_disappear() {
+    let f = func(&["f32[3]", "f64[3]"], |f, p| {
+        let up = op(f, Prim::ConvertElementType { dtype: DType::F64 }, &[p[0]]);
+        let back = op(f, Prim::ConvertElementType { dtype: DType::F32 }, &[up]);
+        // f64 -> f32 -> f64 rounds: it stays.
+        let down = op(f, Prim::ConvertElementType { dtype: DType::F32 }, &[p[1]]);
+        let up2 = op(f, Prim::ConvertElementType { dtype: DType::F64 }, &[down]);
+        vec![back, up2]
+    });
+    let g = passes::simplify(&f);
+    assert_eq!(g.outputs[0], g.params[0]);
+    assert_eq!(g.eqns.len(), 2, "{g}");
+}
+
+#[test]
+fn reductions_of_known_values_fold() {
+    let f = func(&["f32[4,1,3]"], |f, p| {
+        let zeros = splat(f, 0.0, "f32[1000,1000]");
+        let sum_zeros = op(f, Prim::Reduce { op: ReduceOp::Sum, axes: smallvec![0] }, &[zeros]);
+        let sevens = splat(f, 7.0, "f32[5,6]");
+        let max = op(f, Prim::Reduce { op: ReduceOp::Max, axes: smallvec![0, 1] }, &[sevens]);
+        // A sum over an axis of size 1 is a reshape.
+        let unit = op(f, Prim::Reduce { op: ReduceOp::Sum, axes: smallvec![1] }, &[p[0]]);
+        vec![sum_zeros, max, unit]
+    });
+    assert_eq!(
+        run(passes::simplify, &f),
+        text(&[
+            "{ lambda ; a:f32[4,1,3]. let",
+            "b:f32[1000] = constant[value=0.0]",
+            "c:f32[] = constant[value=7.0]",
+            "d:f32[4,3] = reshape[shape=(4, 3)] a",
+            "in (b, c, d) }",
+        ])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// the pipeline
+
+#[test]
+fn simplify_cleans_up_a_typical_cotangent() {
+    // What reverse mode emits for d/dx sum(x * w) with a seed of 1, unsimplified:
+    // ct = broadcast(broadcast(1.0)); ct_x = (ct * w) + zeros; ct_w computed and dropped.
+    let f = func(&["f32[8]", "f32[8]"], |f, p| {
+        let (x, w) = (p[0], p[1]);
+        let seed = splat(f, 1.0, "f32[]");
+        let b1 = op(f, broadcast(&[1], &[]), &[seed]);
+        let ct = op(f, broadcast(&[8], &[0]), &[b1]);
+        let ct_x = bin(f, BinaryOp::Mul, ct, w);
+        let zeros = splat(f, 0.0, "f32[8]");
+        let acc = bin(f, BinaryOp::Add, zeros, ct_x);
+        let _ct_w = bin(f, BinaryOp::Mul, x, ct);
+        let again = bin(f, BinaryOp::Mul, w, ct);
+        vec![acc, again]
+    });
+    let mut seen = Vec::new();
+    let g = passes::simplify_observed(&f, &mut |name, _| seen.push(name.to_string()));
+    assert_eq!(g.to_string(), text(&["{ lambda ; a:f32[8] b:f32[8]. let", "in (b, b) }"]));
+    let names: Vec<&str> = passes::PIPELINE.iter().map(|(n, _)| *n).collect();
+    assert_eq!(&seen[..names.len()], &names[..]);
+    assert_eq!(seen.len() % names.len(), 0);
+}
+
+#[test]
+fn passes_are_found_by_name() {
+    for &(name, pass) in passes::PIPELINE {
+        assert_eq!(passes::pass(name).map(|p| p as usize), Some(pass as usize));
+    }
+    assert!(passes::pass("nope").is_none());
+}
