@@ -1,0 +1,41 @@
+//! The errors of the differentiation transforms.
+
+use gradjit_ir::{ShapeError, TensorType};
+
+/// Why a function could not be differentiated.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AdError {
+    /// `grad` needs a loss of one element; output 0 has another shape.
+    #[error("grad is only defined for scalar-output functions, but output 0 is {ty}")]
+    NonScalarLoss { ty: TensorType },
+    /// `grad` needs a real (or, holomorphically, complex) loss.
+    #[error("grad needs a floating-point or complex loss, but output 0 is {ty}; use vjp for other outputs")]
+    NonDifferentiableLoss { ty: TensorType },
+    /// `grad` was given a function without outputs.
+    #[error("grad needs a function with at least one output (the loss)")]
+    NoLoss,
+    /// A parameter index in `wrt` does not exist.
+    #[error("cannot differentiate with respect to parameter {index}: the function has {num_params} parameter(s)")]
+    BadArgnum { index: usize, num_params: usize },
+    /// A parameter index appears twice in `wrt`.
+    #[error("parameter {index} appears more than once in the differentiation indices")]
+    DuplicateArgnum { index: usize },
+    /// An output index given to `select_outputs` does not exist.
+    #[error("output {index} does not exist: the function has {num_outputs} output(s)")]
+    BadOutput { index: usize, num_outputs: usize },
+    /// Jacobians need inexact inputs (an integer input has no tangent space to span).
+    #[error("jacobians need floating-point or complex inputs, but parameter {index} is {ty}")]
+    NonDifferentiableInput { index: usize, ty: TensorType },
+    /// Transposition met a primitive that is not linear in its linear operands.
+    #[error("cannot transpose `{prim}`: it is not linear in operand(s) ({operands})")]
+    NotLinear { prim: String, operands: String },
+    /// An output that should not depend on the linear inputs does.
+    #[error("output {index} ({ty}) depends on the linear inputs, so it cannot be passed through a transpose")]
+    LinearOutput { index: usize, ty: TensorType },
+    /// The input function uses a value before defining it (the verifier rejects such functions).
+    #[error("value #{value} is used before it is defined; verify the function before differentiating it")]
+    Undefined { value: usize },
+    /// A derivative rule built an ill-typed equation (a bug in a rule, reported with the shapes involved).
+    #[error("while differentiating: {0}")]
+    Shape(#[from] ShapeError),
+}
