@@ -18,14 +18,18 @@ mod array_display;
 pub mod dtype;
 pub mod error;
 pub mod function;
+pub mod interp;
 pub mod passes;
 pub mod prim;
 pub mod shape_rules;
 pub mod text;
+pub mod verify;
 
 pub use array::{Element, HostArray, Scalar};
 pub use dtype::{DType, Shape, TensorType};
 pub use error::ShapeError;
 pub use function::{Eqn, Function, Loc, Value};
+pub use interp::InterpError;
 pub use prim::{ArgOp, Axes, BinaryOp, CompareOp, DotDims, Literal, Prim, PrimKind, ReduceOp, UnaryOp};
 pub use text::{parse_function, print_eqn, ParseError, PrintOptions};
+pub use verify::{verify, VerifyError};
