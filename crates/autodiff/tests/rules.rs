@@ -1,0 +1,579 @@
+//! Every primitive's derivative rules, checked numerically in f64.
+//!
+//! [`spec`] gives each [`PrimKind`] a test specification (an exhaustive `match`, so a new
+//! primitive does not compile until it has one): functions applying the primitive to
+//! parameters of several shapes, including size-1 dimensions and operands broadcast with
+//! `broadcast_in_dim`, each parameter with the domain its values are drawn from. On random
+//! inputs, tangents `t` and cotangents `c` (seeds from proptest):
+//!
+//! - the dot-product test: `<t, vjp(c)> = <jvp(t), c>`, which checks the transpose rules
+//!   against the JVP rules;
+//! - central differences: `<jvp(t), c> ≈ <(f(x + εt) - f(x - εt)) / 2ε, c>`, which checks
+//!   the JVP rules against the primitive itself (as the reference interpreter computes it);
+//! - the primal outputs of `jvp` and `vjp` equal `f`'s.
+//!
+//! Primitives with a zero derivative (comparisons, rounding, integer operations, ...) are
+//! checked to give exactly zero tangents and cotangents.
+
+mod common;
+
+use common::{axpy, pair, parse, run, sample, Domain, Rng};
+use gradjit_autodiff::{jvp, vjp};
+use gradjit_ir::{BinaryOp, DType, Function, HostArray, Prim, PrimKind, ReduceOp, Shape, TensorType, UnaryOp};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+use Domain::*;
+
+/// A function to differentiate and where its inputs come from.
+#[derive(Clone)]
+struct Case {
+    label: String,
+    f: Function,
+    domains: Vec<Domain>,
+    /// Relative tolerance of the finite-difference comparison.
+    tol: f64,
+}
+
+impl Case {
+    fn new(label: impl Into<String>, f: Function, domains: &[Domain]) -> Case {
+        assert_eq!(f.params.len(), domains.len(), "one domain per parameter");
+        Case { label: label.into(), f, domains: domains.to_vec(), tol: 1e-6 }
+    }
+    fn text(label: impl Into<String>, text: &str, domains: &[Domain]) -> Case {
+        Case::new(label, parse(text), domains)
+    }
+}
+
+/// How a primitive kind is tested.
+enum Spec {
+    /// Differentiable: dot-product and finite-difference tests.
+    Differentiable(Vec<Case>),
+    /// Zero derivative: tangents and cotangents are exactly zero.
+    Zero(Vec<Case>),
+}
+use Spec::{Differentiable as D, Zero as Z};
+
+fn ty(dtype: DType, dims: &[usize]) -> TensorType {
+    TensorType::new(dtype, dims)
+}
+
+fn push(f: &mut Function, prim: Prim, ins: &[gradjit_ir::Value]) -> gradjit_ir::Value {
+    f.push1(prim, ins, None).expect("well-typed test function")
+}
+
+/// `broadcast_in_dim` of `x` to `shape`, keeping `x`'s dimensions at `dims`.
+fn broadcast(f: &mut Function, x: gradjit_ir::Value, shape: &[usize], dims: &[usize]) -> gradjit_ir::Value {
+    push(f, Prim::BroadcastInDim { shape: Shape::new(shape), dims: dims.iter().copied().collect() }, &[x])
+}
+
+/// `prim` on parameters of several shapes, and on a `(3, 1)` parameter broadcast to `(3, 4)`.
+fn elementwise(name: &str, prim: Prim, dtype: DType, domains: &[Domain]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for shape in [&[][..], &[3], &[2, 1, 3]] {
+        let mut f = Function::new();
+        let xs: Vec<_> = domains.iter().map(|_| f.add_param(ty(dtype, shape))).collect();
+        let y = push(&mut f, prim.clone(), &xs);
+        f.outputs.push(y);
+        cases.push(Case::new(format!("{name} {}", Shape::new(shape)), f, domains));
+    }
+    let mut f = Function::new();
+    let xs: Vec<_> = domains.iter().map(|_| f.add_param(ty(dtype, &[3, 1]))).collect();
+    let bs: Vec<_> = xs.iter().map(|&x| broadcast(&mut f, x, &[3, 4], &[0, 1])).collect();
+    let y = push(&mut f, prim, &bs);
+    f.outputs.push(y);
+    cases.push(Case::new(format!("{name} of broadcast (3, 1) -> (3, 4)"), f, domains));
+    cases
+}
+
+fn unary(op: UnaryOp, dtype: DType, domain: Domain) -> Vec<Case> {
+    elementwise(&format!("{} {dtype}", op.name()), Prim::Unary(op), dtype, &[domain])
+}
+
+/// A binary `prim`, plus its second operand broadcast from a scalar, from `(2, 1)` and from `(3,)`.
+fn binary(name: &str, prim: Prim, dtype: DType, a: Domain, b: Domain) -> Vec<Case> {
+    let mut cases = elementwise(&format!("{name} {dtype}"), prim.clone(), dtype, &[a, b]);
+    for (shape, dims) in [(&[][..], &[][..]), (&[2, 1], &[0, 1]), (&[3], &[1])] {
+        let mut f = Function::new();
+        let x = f.add_param(ty(dtype, &[2, 3]));
+        let y = f.add_param(ty(dtype, shape));
+        let yb = broadcast(&mut f, y, &[2, 3], dims);
+        let z = push(&mut f, prim.clone(), &[x, yb]);
+        f.outputs.push(z);
+        cases.push(Case::new(format!("{name} {dtype} with {} broadcast to (2, 3)", Shape::new(shape)), f, &[a, b]));
+    }
+    cases
+}
+
+fn bin(op: BinaryOp, a: Domain, b: Domain) -> Vec<Case> {
+    binary(op.name(), Prim::Binary(op), DType::F64, a, b)
+}
+
+/// The test specification of every primitive kind.
+fn spec(kind: PrimKind) -> Spec {
+    use DType::{C128, F64, I32};
+    match kind {
+        PrimKind::Unary(op) => {
+            use UnaryOp::*;
+            match op {
+                Neg | Exp | Expm1 | Sin | Cos | Tanh | Logistic => {
+                    D([unary(op, F64, Any), unary(op, C128, Unit)].concat())
+                }
+                Erf => D(unary(op, F64, Any)),
+                Abs => D([unary(op, F64, NonZero), unary(op, C128, NonZero)].concat()),
+                Log | Sqrt | Rsqrt => D([unary(op, F64, Positive), unary(op, C128, Positive)].concat()),
+                Log1p | Tan => D([unary(op, F64, Unit), unary(op, C128, Unit)].concat()),
+                Real | Imag | Conj => D(unary(op, C128, Any)),
+                Sign | Floor | Ceil | Round | IsFinite => Z(unary(op, F64, Any)),
+                Not => Z(unary(op, I32, Index(100))),
+            }
+        }
+        PrimKind::Binary(op) => {
+            use BinaryOp::*;
+            let complex = |a, b| binary(op.name(), Prim::Binary(op), C128, a, b);
+            match op {
+                Add | Sub | Mul => D([bin(op, Any, Any), complex(Any, Any)].concat()),
+                Div => D([bin(op, Any, NonZero), complex(Any, NonZero)].concat()),
+                Pow => D([bin(op, Positive, Any), complex(Positive, Unit)].concat()),
+                Max | Min => D(bin(op, Any, Any)),
+                Rem => D(bin(op, Any, NonZero)),
+                Atan2 => D(bin(op, NonZero, NonZero)),
+                Complex => D(bin(op, Any, Any)),
+                And | Or | ShiftRightLogical => {
+                    Z(binary(op.name(), Prim::Binary(op), I32, Index(1000), Index(8)))
+                }
+            }
+        }
+        PrimKind::Compare(op) => Z(binary(op.name(), Prim::Compare(op), F64, Any, Any)),
+        PrimKind::IntegerPow => D([-2, 0, 1, 2, 3]
+            .into_iter()
+            .flat_map(|y| elementwise(&format!("integer_pow y={y}"), Prim::IntegerPow { y }, F64, &[NonZero]))
+            .collect()),
+        PrimKind::Select => D(vec![
+            Case::text(
+                "select",
+                "{ lambda ; a:bool[2,3] b:f64[2,3] c:f64[2,3]. let d:f64[2,3] = select a b c in (d,) }",
+                &[Bool, Any, Any],
+            ),
+            Case::text(
+                "select with a computed predicate and a broadcast branch",
+                "{ lambda ; a:f64[4] b:f64[]. let
+                    c:f64[4] = broadcast_in_dim[shape=(4,) broadcast_dimensions=()] b
+                    d:bool[4] = lt a c
+                    e:f64[4] = sin a
+                    f:f64[4] = select d e c
+                  in (f,) }",
+                &[Any, Any],
+            ),
+        ]),
+        PrimKind::BroadcastInDim => D(vec![
+            Case::text(
+                "broadcast (3,) -> (2, 3)",
+                "{ lambda ; a:f64[3]. let b:f64[2,3] = broadcast_in_dim[shape=(2, 3) broadcast_dimensions=(1,)] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "broadcast (3, 1) -> (2, 3, 4)",
+                "{ lambda ; a:f64[3,1]. let b:f64[2,3,4] = broadcast_in_dim[shape=(2, 3, 4) broadcast_dimensions=(1, 2)] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "broadcast () -> (2, 2)",
+                "{ lambda ; a:f64[]. let b:f64[2,2] = broadcast_in_dim[shape=(2, 2) broadcast_dimensions=()] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "broadcast (1, 1) -> (1, 5) keeping a size-1 dimension",
+                "{ lambda ; a:f64[1,1]. let b:f64[1,5] = broadcast_in_dim[shape=(1, 5) broadcast_dimensions=(0, 1)] a in (b,) }",
+                &[Any],
+            ),
+        ]),
+        PrimKind::Reshape => D(vec![
+            Case::text("reshape", "{ lambda ; a:f64[2,3]. let b:f64[3,2] = reshape[shape=(3, 2)] a in (b,) }", &[Any]),
+            Case::text(
+                "reshape adding size-1 dimensions",
+                "{ lambda ; a:f64[6]. let b:f64[1,6,1] = reshape[shape=(1, 6, 1)] a in (b,) }",
+                &[Any],
+            ),
+        ]),
+        PrimKind::Transpose => D(vec![Case::text(
+            "transpose",
+            "{ lambda ; a:f64[2,3,4]. let b:f64[4,2,3] = transpose[permutation=(2, 0, 1)] a in (b,) }",
+            &[Any],
+        )]),
+        PrimKind::Slice => D(vec![
+            Case::text(
+                "strided slice",
+                "{ lambda ; a:f64[6]. let b:f64[3] = slice[start=(1,) limit=(6,) stride=(2,)] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "slice of a matrix",
+                "{ lambda ; a:f64[4,3]. let b:f64[2,2] = slice[start=(1, 0) limit=(3, 3) stride=(1, 2)] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "empty slice",
+                "{ lambda ; a:f64[4]. let b:f64[0] = slice[start=(2,) limit=(2,) stride=(1,)] a in (b,) }",
+                &[Any],
+            ),
+        ]),
+        PrimKind::Pad => D(vec![
+            Case::text(
+                "pad with interior padding and a non-zero value",
+                "{ lambda ; a:f64[3]. let b:f64[8] = pad[low=(1,) high=(2,) interior=(1,) value=0.5] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "pad of a matrix",
+                "{ lambda ; a:f64[2,2]. let b:f64[3,3] = pad[low=(0, 1) high=(1, 0) interior=(0, 0) value=0.0] a in (b,) }",
+                &[Any],
+            ),
+        ]),
+        PrimKind::Concatenate => D(vec![
+            Case::text(
+                "concatenate",
+                "{ lambda ; a:f64[2] b:f64[3]. let c:f64[5] = concatenate[axis=0] a b in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "concatenate with a constant operand",
+                "{ lambda ; a:f64[2,1] b:f64[2,2]. let
+                    c:f64[2,1] = constant[value=1.5]
+                    d:f64[2,4] = concatenate[axis=1] a c b
+                  in (d,) }",
+                &[Any, Any],
+            ),
+        ]),
+        PrimKind::Rev => D(vec![
+            Case::text("rev", "{ lambda ; a:f64[4]. let b:f64[4] = rev[axes=(0,)] a in (b,) }", &[Any]),
+            Case::text("rev of a matrix", "{ lambda ; a:f64[2,3]. let b:f64[2,3] = rev[axes=(0, 1)] a in (b,) }", &[Any]),
+        ]),
+        PrimKind::Gather => D(vec![
+            Case::text(
+                "gather with repeated indices",
+                "{ lambda ; a:f64[5] b:i32[4]. let c:f64[4] = gather[axis=0] a b in (c,) }",
+                &[Any, Index(3)],
+            ),
+            Case::text(
+                "gather along axis 1 with 2-d indices",
+                "{ lambda ; a:f64[3,4] b:i32[2,2]. let c:f64[3,2,2] = gather[axis=1] a b in (c,) }",
+                &[Any, Index(4)],
+            ),
+        ]),
+        PrimKind::ScatterAdd => D(vec![Case::text(
+            "scatter_add",
+            "{ lambda ; a:f64[5] b:i32[3] c:f64[3]. let d:f64[5] = scatter_add[axis=0] a b c in (d,) }",
+            &[Any, Index(5), Any],
+        )]),
+        PrimKind::DynamicSlice => D(vec![Case::text(
+            "dynamic_slice",
+            "{ lambda ; a:f64[6,2] b:i32[] c:i32[]. let d:f64[3,2] = dynamic_slice[sizes=(3, 2)] a b c in (d,) }",
+            &[Any, Index(6), Index(2)],
+        )]),
+        PrimKind::DynamicUpdateSlice => D(vec![Case::text(
+            "dynamic_update_slice",
+            "{ lambda ; a:f64[6] b:f64[2] c:i64[]. let d:f64[6] = dynamic_update_slice a b c in (d,) }",
+            &[Any, Any, Index(6)],
+        )]),
+        PrimKind::Reduce(op) => {
+            let name = op.name();
+            let mut cases = vec![
+                Case::text(
+                    format!("{name} over axis 1"),
+                    &format!("{{ lambda ; a:f64[2,3]. let b:f64[2] = {name}[axes=(1,)] a in (b,) }}"),
+                    &[Any],
+                ),
+                Case::text(
+                    format!("{name} over all axes"),
+                    &format!("{{ lambda ; a:f64[2,1,3]. let b:f64[] = {name}[axes=(0, 1, 2)] a in (b,) }}"),
+                    &[Any],
+                ),
+            ];
+            if op == ReduceOp::Prod {
+                cases.push(Case::text(
+                    "reduce_prod through a zero",
+                    "{ lambda ; a:f64[4]. let b:f64[] = reduce_prod[axes=(0,)] a in (b,) }",
+                    &[WithZero],
+                ));
+                cases.push(Case::text(
+                    "reduce_prod through two zeros",
+                    "{ lambda ; a:f64[3]. let
+                        b:f64[2] = constant[value=0.0]
+                        c:f64[5] = concatenate[axis=0] a b
+                        d:f64[] = reduce_prod[axes=(0,)] c
+                      in (d,) }",
+                    &[WithZero],
+                ));
+            }
+            D(cases)
+        }
+        PrimKind::Arg(op) => Z(vec![Case::text(
+            op.name(),
+            &format!("{{ lambda ; a:f64[2,3]. let b:i32[2] = {}[axis=1 index_dtype=i32] a in (b,) }}", op.name()),
+            &[Any],
+        )]),
+        PrimKind::DotGeneral => D(vec![
+            Case::text(
+                "matmul",
+                "{ lambda ; a:f64[2,3] b:f64[3,4]. let
+                    c:f64[2,4] = dot_general[lhs_contract=(1,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "batched matmul",
+                "{ lambda ; a:f64[2,2,3] b:f64[2,3,1]. let
+                    c:f64[2,2,1] = dot_general[lhs_contract=(2,) rhs_contract=(1,) lhs_batch=(0,) rhs_batch=(0,)] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "contracting leading lhs and trailing rhs axes",
+                "{ lambda ; a:f64[3,2] b:f64[4,3]. let
+                    c:f64[2,4] = dot_general[lhs_contract=(0,) rhs_contract=(1,) lhs_batch=() rhs_batch=()] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "batch axes in the middle and two contracted axes",
+                "{ lambda ; a:f64[2,3,4,2] b:f64[4,3,2,5]. let
+                    c:f64[3,2,5] = dot_general[lhs_contract=(2, 3) rhs_contract=(0, 2) lhs_batch=(1,) rhs_batch=(1,)] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "inner product",
+                "{ lambda ; a:f64[3] b:f64[3]. let
+                    c:f64[] = dot_general[lhs_contract=(0,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "outer product",
+                "{ lambda ; a:f64[2] b:f64[3]. let
+                    c:f64[2,3] = dot_general[lhs_contract=() rhs_contract=() lhs_batch=() rhs_batch=()] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "complex matmul",
+                "{ lambda ; a:c128[2,3] b:c128[3]. let
+                    c:c128[2] = dot_general[lhs_contract=(1,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+        ]),
+        PrimKind::ConvertElementType => D(vec![
+            Case::text(
+                "convert f64 to c128",
+                "{ lambda ; a:f64[3]. let b:c128[3] = convert_element_type[new_dtype=c128] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "convert c128 to f64",
+                "{ lambda ; a:c128[3]. let b:f64[3] = convert_element_type[new_dtype=f64] a in (b,) }",
+                &[Any],
+            ),
+            Case::text(
+                "convert i32 to f64 times a float",
+                "{ lambda ; a:i32[3] b:f64[3]. let
+                    c:f64[3] = convert_element_type[new_dtype=f64] a
+                    d:f64[3] = mul c b
+                  in (d,) }",
+                &[Index(10), Any],
+            ),
+        ]),
+        PrimKind::Iota => D(vec![Case::text(
+            "times an iota",
+            "{ lambda ; a:f64[2,3]. let
+                b:f64[2,3] = iota[dtype=f64 shape=(2, 3) axis=1]
+                c:f64[2,3] = mul a b
+              in (c,) }",
+            &[Any],
+        )]),
+        PrimKind::Constant => D(vec![Case::text(
+            "times splat and dense constants",
+            "{ lambda ; a:f64[3]. let
+                b:f64[3] = constant[value=2.5]
+                c:f64[3] = constant[value=[1.0 -2.0 0.5]]
+                d:f64[3] = mul a b
+                e:f64[3] = add d c
+                f:f64[3] = mul e c
+              in (f,) }",
+            &[Any],
+        )]),
+        PrimKind::StopGradient => Z(vec![Case::text(
+            "stop_gradient",
+            "{ lambda ; a:f64[3]. let b:f64[3] = stop_gradient a in (b,) }",
+            &[Any],
+        )]),
+        PrimKind::RandomBits => D(vec![Case::text(
+            "times random bits",
+            "{ lambda ; a:f64[4] b:i64[]. let
+                c:i32[4] = random_bits[shape=(4,) dtype=i32] b
+                d:f64[4] = convert_element_type[new_dtype=f64] c
+                e:f64[4] = mul a d
+              in (e,) }",
+            &[Any, Index(1000)],
+        )]),
+        PrimKind::Call => D(vec![
+            Case::text(
+                "call with two outputs",
+                "{ lambda ; a:f64[3] b:f64[3]. let
+                    c:f64[3] d:f64[3] = call[body={ lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = mul a b
+                        d:f64[3] = sin c
+                      in (d, c) }] a b
+                    e:f64[3] = mul c d
+                  in (e,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "call with an integer operand and a nested call",
+                "{ lambda ; a:f64[3] b:i32[3]. let
+                    c:f64[3] = call[body={ lambda ; a:f64[3] b:i32[3]. let
+                        c:f64[3] = convert_element_type[new_dtype=f64] b
+                        d:f64[3] = call[body={ lambda ; a:f64[3]. let b:f64[3] = exp a in (b,) }] a
+                        e:f64[3] = mul c d
+                      in (e,) }] a b
+                  in (c,) }",
+                &[Any, Index(5)],
+            ),
+            Case::text(
+                "call whose output does not depend on the differentiated operand",
+                "{ lambda ; a:f64[3] b:f64[3]. let
+                    c:f64[3] d:f64[3] = call[body={ lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = cos b
+                      in (a, c) }] a b
+                    e:f64[3] = mul c d
+                  in (e, d) }",
+                &[Any, Any],
+            ),
+        ]),
+    }
+}
+
+/// A case with its derivative functions, built once.
+struct Prepared {
+    case: Case,
+    jvp: Function,
+    vjp: Function,
+    /// The differentiable (inexact) parameters.
+    wrt: Vec<usize>,
+    zero: bool,
+}
+
+fn prepared() -> &'static [Prepared] {
+    static CASES: OnceLock<Vec<Prepared>> = OnceLock::new();
+    CASES.get_or_init(|| {
+        let mut out = Vec::new();
+        for kind in PrimKind::all() {
+            let (zero, cases) = match spec(kind) {
+                D(cases) => (false, cases),
+                Z(cases) => (true, cases),
+            };
+            assert!(!cases.is_empty(), "no test case for {}", kind.name());
+            for case in cases {
+                assert!(
+                    case.f.eqns.iter().any(|e| e.prim.kind() == kind),
+                    "case `{}` does not use {}",
+                    case.label,
+                    kind.name()
+                );
+                let wrt: Vec<usize> =
+                    (0..case.f.params.len()).filter(|&i| case.f.ty(case.f.params[i]).dtype.is_inexact()).collect();
+                let jvp = jvp(&case.f).unwrap_or_else(|e| panic!("jvp of `{}`: {e}\n{}", case.label, case.f));
+                let vjp = vjp(&case.f, &wrt).unwrap_or_else(|e| panic!("vjp of `{}`: {e}\n{}", case.label, case.f));
+                out.push(Prepared { case, jvp, vjp, wrt, zero });
+            }
+        }
+        out
+    })
+}
+
+fn tangent_ty(t: &TensorType) -> TensorType {
+    t.with_dtype(t.dtype.tangent())
+}
+
+/// Runs every check of one case on the inputs drawn from `seed`.
+fn check(p: &Prepared, seed: u64) {
+    let f = &p.case.f;
+    let label = &p.case.label;
+    let mut rng = Rng::new(seed);
+    let xs: Vec<HostArray> =
+        f.params.iter().zip(&p.case.domains).map(|(&v, &d)| sample(&mut rng, f.ty(v), d)).collect();
+    let ts: Vec<HostArray> = f.params.iter().map(|&v| sample(&mut rng, &tangent_ty(f.ty(v)), Any)).collect();
+    let cts: Vec<HostArray> = f.outputs.iter().map(|&v| sample(&mut rng, &tangent_ty(f.ty(v)), Any)).collect();
+    let n_out = f.outputs.len();
+
+    let ys = run(f, &xs);
+    let jvp_out = run(&p.jvp, &[xs.clone(), ts.clone()].concat());
+    let vjp_out = run(&p.vjp, &[xs.clone(), cts.clone()].concat());
+    for (o, y) in ys.iter().enumerate() {
+        assert!(jvp_out[o].bit_eq(y), "{label}: jvp changed primal output {o}");
+        assert!(vjp_out[o].bit_eq(y), "{label}: vjp changed primal output {o}");
+    }
+    let (ty, grads) = (&jvp_out[n_out..], &vjp_out[n_out..]);
+
+    if p.zero {
+        let all_zero = |a: &HostArray| a.scalars().all(|s| s.to_c128().norm() == 0.0);
+        assert!(ty.iter().all(all_zero), "{label}: non-zero tangent of a zero-derivative primitive");
+        assert!(grads.iter().all(all_zero), "{label}: non-zero cotangent of a zero-derivative primitive");
+        return;
+    }
+
+    // <jvp(t), c>
+    let forward: f64 = ty.iter().zip(&cts).map(|(a, b)| pair(a, b)).sum();
+    // <t, vjp(c)>
+    let backward: f64 = p.wrt.iter().zip(grads).map(|(&i, g)| pair(&ts[i], g)).sum();
+    let scale = 1.0 + forward.abs() + backward.abs();
+    assert!(
+        (forward - backward).abs() <= 1e-10 * scale,
+        "{label}: dot-product test failed: <jvp(t), c> = {forward}, <t, vjp(c)> = {backward}\n{}\n{}",
+        p.jvp,
+        p.vjp
+    );
+
+    // Central differences along t.
+    let eps = 1e-6;
+    let shifted = |s: f64| -> Vec<HostArray> {
+        let args: Vec<HostArray> =
+            xs.iter().zip(&ts).map(|(x, t)| if x.dtype().is_inexact() { axpy(x, s, t) } else { x.clone() }).collect();
+        run(f, &args)
+    };
+    let (plus, minus) = (shifted(eps), shifted(-eps));
+    let mut fd = 0.0;
+    for ((p_o, m_o), c) in plus.iter().zip(&minus).zip(&cts) {
+        if p_o.dtype().is_inexact() {
+            fd += (pair(p_o, c) - pair(m_o, c)) / (2.0 * eps);
+        }
+    }
+    let tol = p.case.tol;
+    assert!(
+        (forward - fd).abs() <= tol * (1.0 + forward.abs() + fd.abs()),
+        "{label}: JVP disagrees with central differences: <jvp(t), c> = {forward}, finite differences {fd}\n{}",
+        p.jvp
+    );
+}
+
+#[test]
+fn every_primitive_kind_has_a_spec() {
+    // `spec` is an exhaustive match; this checks that every kind yields cases that use it.
+    assert_eq!(prepared().iter().map(|p| p.case.f.eqns.len()).filter(|&n| n > 0).count(), prepared().len());
+    let kinds: std::collections::BTreeSet<PrimKind> =
+        prepared().iter().flat_map(|p| p.case.f.eqns.iter().map(|e| e.prim.kind())).collect();
+    for kind in PrimKind::all() {
+        assert!(kinds.contains(&kind), "{} is not tested", kind.name());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn derivatives_match_finite_differences_and_transposes(seed in any::<u64>()) {
+        for p in prepared() {
+            check(p, seed);
+        }
+    }
+}
