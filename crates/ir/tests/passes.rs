@@ -2,7 +2,6 @@
 //! with the expected text; validity and canonical numbering of every result.
 
 use gradjit_ir::passes::{self, algebraic::algebraic, cse::cse, dce::dce};
-use gradjit_ir::shape_rules;
 use gradjit_ir::{
     Axes, BinaryOp, DType, Function, HostArray, Literal, Prim, ReduceOp, Scalar, Shape, TensorType, UnaryOp, Value,
 };
@@ -53,30 +52,23 @@ fn func(params: &[&str], body: impl FnOnce(&mut Function, &[Value]) -> Vec<Value
     f
 }
 
-/// Checks that `f` is well formed: every value defined once before use, every type the one
-/// its shape rule gives, and values numbered densely in definition order (canonical).
+/// Checks that `f` verifies and is canonical: values numbered densely in definition order.
 fn assert_valid(f: &Function) {
-    let mut next = 0;
-    let define = |v: Value, next: &mut usize| {
-        assert_eq!(v.index(), *next, "values are not numbered in definition order in\n{f}");
-        *next += 1;
-    };
-    f.params.iter().for_each(|&p| define(p, &mut next));
+    if let Err(e) = gradjit_ir::verify(f) {
+        panic!("{e}");
+    }
+    let binders = f.params.iter().chain(f.eqns.iter().flat_map(|e| e.outputs.iter()));
+    assert!(binders.enumerate().all(|(i, v)| v.index() == i), "values are not numbered in definition order in\n{f}");
+    assert_eq!(
+        f.eqns.iter().map(|e| e.outputs.len()).sum::<usize>() + f.params.len(),
+        f.num_values(),
+        "unused values in\n{f}"
+    );
     for e in &f.eqns {
-        for &i in &e.inputs {
-            assert!(i.index() < next, "{} used before its definition in\n{f}", i.index());
-        }
         if let Prim::Call { body } = &e.prim {
             assert_valid(body);
         }
-        let in_tys: Vec<&TensorType> = e.inputs.iter().map(|&v| f.ty(v)).collect();
-        let want = shape_rules::infer(&e.prim, &in_tys).unwrap_or_else(|err| panic!("{err} in\n{f}"));
-        let got: Vec<TensorType> = e.outputs.iter().map(|&o| f.ty(o).clone()).collect();
-        assert_eq!(want.to_vec(), got, "wrong output types of {} in\n{f}", e.prim.name());
-        e.outputs.iter().for_each(|&o| define(o, &mut next));
     }
-    assert_eq!(next, f.num_values(), "unused values in\n{f}");
-    assert!(f.outputs.iter().all(|o| o.index() < next), "undefined output in\n{f}");
 }
 
 /// Runs `pass`, checks the result is valid and has the same signature, and returns its text.
@@ -479,4 +471,344 @@ fn passes_are_found_by_name() {
         assert_eq!(passes::pass(name).map(|p| p as usize), Some(pass as usize));
     }
     assert!(passes::pass("nope").is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// fold
+
+fn dense(t: &str, data: &[f32]) -> Prim {
+    Prim::Constant(Literal::Dense(Arc::new(HostArray::from_slice(ty(t).shape, data).unwrap())))
+}
+
+#[test]
+fn fold_evaluates_elementwise_operations_on_splats_as_splats() {
+    let f = func(&[], |f, _| {
+        let two = splat(f, 2.0, "f32[1000,1000]");
+        let three = splat(f, 3.0, "f32[1000,1000]");
+        let sum = bin(f, BinaryOp::Add, two, three);
+        let zero = splat(f, 0.0, "f32[2]");
+        vec![sum, un(f, UnaryOp::Neg, zero), un(f, UnaryOp::Exp, zero)]
+    });
+    assert_eq!(
+        run(passes::fold::fold, &f),
+        text(&[
+            "{ lambda ; . let",
+            "a:f32[1000,1000] = constant[value=2.0]",
+            "b:f32[1000,1000] = constant[value=3.0]",
+            "c:f32[1000,1000] = constant[value=5.0]",
+            "d:f32[2] = constant[value=0.0]",
+            "e:f32[2] = constant[value=-0.0]",
+            "f:f32[2] = constant[value=1.0]",
+            "in (c, e, f) }",
+        ])
+    );
+}
+
+#[test]
+fn fold_keeps_dense_results_small() {
+    let f = func(&[], |f, _| {
+        let v = op(f, dense("f32[3]", &[1.0, 2.0, 3.0]), &[]);
+        let one = splat(f, 1.0, "f32[3]");
+        let small = bin(f, BinaryOp::Add, v, one);
+        // 300 elements from 3: stays a broadcast.
+        let big = op(f, broadcast(&[100, 3], &[1]), &[v]);
+        // A reduction of a dense constant to a scalar folds.
+        let total = op(f, Prim::Reduce { op: ReduceOp::Sum, axes: smallvec![0] }, &[v]);
+        // Dense constants with equal elements become splats.
+        let same = op(f, dense("f32[2]", &[4.0, 4.0]), &[]);
+        vec![small, big, total, same]
+    });
+    assert_eq!(
+        run(passes::fold::fold, &f),
+        text(&[
+            "{ lambda ; . let",
+            "a:f32[3] = constant[value=[1.0 2.0 3.0]]",
+            "b:f32[3] = constant[value=1.0]",
+            "c:f32[3] = constant[value=[2.0 3.0 4.0]]",
+            "d:f32[100,3] = broadcast_in_dim[shape=(100, 3) broadcast_dimensions=(1,)] a",
+            "e:f32[] = constant[value=6.0]",
+            "f:f32[2] = constant[value=4.0]",
+            "in (c, d, e, f) }",
+        ])
+    );
+}
+
+#[test]
+fn fold_keeps_dense_results_no_larger_than_dense_operands() {
+    let data: Vec<f32> = (0..100).map(|i| i as f32).collect();
+    let f = func(&[], |f, _| {
+        let v = op(f, dense("f32[100]", &data), &[]);
+        let two = splat(f, 2.0, "f32[100]");
+        vec![bin(f, BinaryOp::Mul, v, two)]
+    });
+    let g = passes::fold::fold(&f);
+    assert_valid(&g);
+    let out = gradjit_ir::interp::run(&g, &[]).unwrap();
+    assert_eq!(out[0].to_vec::<f32>().unwrap(), data.iter().map(|x| x * 2.0).collect::<Vec<_>>());
+    let out_def = g.eqns.iter().find(|e| e.outputs[0] == g.outputs[0]).unwrap();
+    assert!(matches!(out_def.prim, Prim::Constant(Literal::Dense(_))), "{g}");
+}
+
+#[test]
+fn fold_random_bits_only_of_constant_keys() {
+    let f = func(&["i64[]"], |f, p| {
+        let bits = Prim::RandomBits { shape: Shape::new(&[4]), dtype: DType::I32 };
+        let key = splat(f, 42.0, "i64[]");
+        vec![op(f, bits.clone(), &[key]), op(f, bits, &[p[0]])]
+    });
+    let g = passes::fold::fold(&f);
+    assert_valid(&g);
+    let kinds: Vec<&str> = g.eqns.iter().map(|e| e.prim.name()).collect();
+    assert_eq!(kinds, ["constant", "constant", "random_bits"], "{g}");
+    let key = [HostArray::scalar(Scalar::I64(7))];
+    assert_eq!(gradjit_ir::interp::run(&g, &key).unwrap(), gradjit_ir::interp::run(&f, &key).unwrap());
+}
+
+#[test]
+fn fold_then_algebraic_removes_computed_identities() {
+    // x * (2 - 1) == x * 1 == x; (x + (3 - 3)) == x
+    let f = func(&["f64[5]"], |f, p| {
+        let two = splat(f, 2.0, "f64[]");
+        let one = splat(f, 1.0, "f64[]");
+        let diff = bin(f, BinaryOp::Sub, two, one);
+        let b = op(f, broadcast(&[5], &[]), &[diff]);
+        let m = bin(f, BinaryOp::Mul, p[0], b);
+        let three = splat(f, 3.0, "f64[5]");
+        let z = bin(f, BinaryOp::Sub, three, three);
+        vec![bin(f, BinaryOp::Add, m, z)]
+    });
+    assert_eq!(passes::simplify(&f).to_string(), text(&["{ lambda ; a:f64[5]. let", "in (a,) }"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// simplify preserves semantics on random programs
+
+mod random_programs {
+    use super::*;
+    use gradjit_ir::interp;
+    use proptest::prelude::*;
+
+    /// Constants the rules look for, and special values that break wrong rules.
+    const SPECIAL: [f64; 8] = [0.0, 1.0, -1.0, 2.0, -0.0, 0.5, f64::INFINITY, f64::NAN];
+    const SHAPES: [&[usize]; 6] = [&[], &[3], &[2, 3], &[1, 3], &[4, 1], &[2, 1, 3]];
+    /// Programs stay small: no value has more elements than this.
+    const MAX_NUMEL: usize = 48;
+
+    /// Builds a function from a list of random steps; every step adds one or two equations.
+    struct Gen {
+        f: Function,
+        pool: Vec<Value>,
+        dtype: DType,
+    }
+
+    impl Gen {
+        fn pick(&self, n: u16) -> Value {
+            self.pool[n as usize % self.pool.len()]
+        }
+
+        fn push(&mut self, prim: Prim, ins: &[Value]) -> Option<Value> {
+            let v = self.f.push1(prim, ins, None).ok()?;
+            self.pool.push(v);
+            Some(v)
+        }
+
+        fn constant(&mut self, seed: u16, t: &TensorType) -> Value {
+            let v = SPECIAL[seed as usize % SPECIAL.len()];
+            let v = if self.dtype.is_int() && !v.is_finite() { 3.0 } else { v };
+            self.f.push1(Prim::splat(v, t), &[], None).expect("constant")
+        }
+
+        /// A value of the same type as `x`: another value of the pool or a constant.
+        fn partner(&mut self, x: Value, seed: u16) -> Value {
+            let same: Vec<Value> = self.pool.iter().copied().filter(|&v| self.f.ty(v) == self.f.ty(x)).collect();
+            if seed.is_multiple_of(3) {
+                same[seed as usize / 3 % same.len()]
+            } else {
+                let t = self.f.ty(x).clone();
+                self.constant(seed / 3, &t)
+            }
+        }
+
+        fn step(&mut self, kind: u8, a: u16, b: u16, c: u16) -> Option<Value> {
+            // Half of the steps continue from the newest value, to build chains of operations.
+            let x = if a & 1 == 0 { *self.pool.last().unwrap() } else { self.pick(a >> 1) };
+            let t = self.f.ty(x).clone();
+            let float = self.dtype.is_float();
+            match kind % 13 {
+                0 => {
+                    let ops: &[UnaryOp] = if float {
+                        &[UnaryOp::Neg, UnaryOp::Exp, UnaryOp::Sin, UnaryOp::Tanh, UnaryOp::Abs, UnaryOp::Log]
+                    } else {
+                        &[UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Sign]
+                    };
+                    self.push(Prim::Unary(ops[b as usize % ops.len()]), &[x])
+                }
+                1 | 2 => {
+                    let ops: &[BinaryOp] = if float {
+                        &[BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Max, BinaryOp::Pow]
+                    } else {
+                        &[BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::And, BinaryOp::Or, BinaryOp::Min]
+                    };
+                    let y = self.partner(x, c);
+                    let (l, r) = if b & 1 == 0 { (x, y) } else { (y, x) };
+                    self.push(Prim::Binary(ops[(b >> 1) as usize % ops.len()]), &[l, r])
+                }
+                3 => {
+                    // Insert a dimension of size 1..=3 at a random place.
+                    let (p, n) = (b as usize % (t.rank() + 1), c as usize % 3 + 1);
+                    if t.rank() >= 4 || t.numel() * n > MAX_NUMEL {
+                        return None;
+                    }
+                    let mut dims = t.dims().to_vec();
+                    dims.insert(p, n);
+                    let map: Vec<usize> = (0..t.rank()).map(|i| if i < p { i } else { i + 1 }).collect();
+                    self.push(broadcast(&dims, &map), &[x])
+                }
+                4 => {
+                    let n = t.numel();
+                    let dims: Vec<usize> = match b % 3 {
+                        0 => vec![n],
+                        1 => [&[1], t.dims()].concat(),
+                        _ if n.is_multiple_of(2) => vec![2, n / 2],
+                        _ => vec![n, 1],
+                    };
+                    self.push(reshape(&dims), &[x])
+                }
+                5 => {
+                    let mut perm: Vec<usize> = (0..t.rank()).collect();
+                    if !perm.is_empty() {
+                        let len = perm.len();
+                        perm.rotate_left(b as usize % len);
+                        if c & 1 == 1 && len > 1 {
+                            perm.swap(0, 1);
+                        }
+                    }
+                    self.push(transpose(&perm), &[x])
+                }
+                6 => {
+                    let axes: Axes = (0..t.rank()).filter(|i| b >> i & 1 == 1).collect();
+                    let ops = [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min];
+                    self.push(Prim::Reduce { op: ops[c as usize % 3], axes }, &[x])
+                }
+                7 => {
+                    let y = self.partner(x, b);
+                    let pred = self.f.push1(Prim::Compare(gradjit_ir::CompareOp::Lt), &[x, y], None).ok()?;
+                    let pred = if c.is_multiple_of(4) { self.constant_pred(c, &t) } else { pred };
+                    self.push(Prim::Select, &[pred, x, y])
+                }
+                8 => {
+                    let (wide, back) = match (self.dtype, b % 3) {
+                        (DType::F32, 0) => (DType::F64, DType::F32),
+                        (DType::F32, 1) => (DType::F32, DType::F32),
+                        (DType::F32, _) => (DType::I32, DType::F32),
+                        (_, 0) => (DType::I64, DType::I32),
+                        (_, 1) => (DType::F64, DType::I32),
+                        _ => (DType::F32, DType::I32),
+                    };
+                    let w = self.f.push1(Prim::ConvertElementType { dtype: wide }, &[x], None).ok()?;
+                    self.push(Prim::ConvertElementType { dtype: back }, &[w])
+                }
+                9 => {
+                    let c = self.constant(b, &t);
+                    self.pool.push(c);
+                    Some(c)
+                }
+                10 => {
+                    let data: Vec<f64> = (0..t.numel()).map(|i| SPECIAL[(b as usize + i * c as usize) % 6]).collect();
+                    let mut a = HostArray::zeros(self.dtype, t.shape.clone());
+                    for (i, &v) in data.iter().enumerate() {
+                        a.set(i, Scalar::F64(v));
+                    }
+                    self.push(Prim::Constant(Literal::Dense(Arc::new(a))), &[])
+                }
+                11 => {
+                    // Slice: the full range or drop the first element of each dimension.
+                    let start: Axes = t.dims().iter().map(|&d| usize::from(b & 1 == 1 && d > 1)).collect();
+                    let limit: Axes = t.dims().iter().copied().collect();
+                    let stride: Axes = t.dims().iter().map(|_| 1 + (c as usize % 2)).collect();
+                    self.push(Prim::Slice { start, limit, stride }, &[x])
+                }
+                _ => {
+                    // Repeat an earlier equation, maybe with its operands swapped (for CSE).
+                    let e = self.f.eqns.get(b as usize % self.f.eqns.len().max(1))?.clone();
+                    let mut inputs = e.inputs.clone();
+                    if c & 1 == 1 && inputs.len() == 2 {
+                        inputs.swap(0, 1);
+                    }
+                    self.push(e.prim, &inputs)
+                }
+            }
+        }
+
+        fn constant_pred(&mut self, c: u16, t: &TensorType) -> Value {
+            self.f.push1(Prim::splat(f64::from(c / 4 % 2), &t.with_dtype(DType::Bool)), &[], None).unwrap()
+        }
+    }
+
+    fn program(int: bool, shapes: &[u8], steps: &[(u8, u16, u16, u16)], outs: &[u16]) -> Function {
+        let dtype = if int { DType::I32 } else { DType::F32 };
+        let mut g = Gen { f: Function::new(), pool: Vec::new(), dtype };
+        for &s in shapes {
+            let p = g.f.add_param(TensorType::new(dtype, SHAPES[s as usize % SHAPES.len()]));
+            g.pool.push(p);
+        }
+        for &(kind, a, b, c) in steps {
+            g.step(kind, a, b, c);
+        }
+        // Every value no equation reads is an output, so that every computation is checked.
+        let uses = g.f.use_counts();
+        let sinks = g.pool.iter().copied().filter(|v| uses[v.index()] == 0);
+        g.f.outputs = sinks.chain(outs.iter().map(|&o| g.pick(o))).collect();
+        g.f
+    }
+
+    fn argument(t: &TensorType, seeds: &[u32]) -> HostArray {
+        let mut a = HostArray::zeros(t.dtype, t.shape.clone());
+        for i in 0..a.numel() {
+            let s = seeds[i % seeds.len()].wrapping_mul(2654435761).wrapping_add(i as u32);
+            let v = if s.is_multiple_of(5) {
+                SPECIAL[(s / 5) as usize % SPECIAL.len()]
+            } else {
+                f64::from(s % 1000) / 125.0 - 4.0
+            };
+            let v = if t.dtype.is_int() && !v.is_finite() { -7.0 } else { v };
+            a.set(i, Scalar::F64(v));
+        }
+        a
+    }
+
+    /// Equal up to NaN payloads and the sign of zero (see `passes/algebraic.rs`).
+    fn same(a: &HostArray, b: &HostArray) -> bool {
+        a.ty() == b.ty()
+            && a.scalars().zip(b.scalars()).all(|(x, y)| {
+                let (x, y) = (x.to_f64(), y.to_f64());
+                x == y || (x.is_nan() && y.is_nan())
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn simplify_preserves_results(
+            int in any::<bool>(),
+            shapes in prop::collection::vec(any::<u8>(), 1..4),
+            steps in prop::collection::vec(any::<(u8, u16, u16, u16)>(), 1..24),
+            outs in prop::collection::vec(any::<u16>(), 0..3),
+            seeds in prop::collection::vec(any::<u32>(), 1..8),
+        ) {
+            let f = program(int, &shapes, &steps, &outs);
+            assert_valid(&f);
+            let g = passes::simplify(&f);
+            assert_valid(&g);
+            prop_assert!(g.eqns.len() <= f.eqns.len(), "simplify grew\n{f}\ninto\n{g}");
+            prop_assert_eq!(passes::simplify(&g), g.clone(), "simplify is not idempotent");
+            let args: Vec<HostArray> = f.param_types().iter().map(|t| argument(t, &seeds)).collect();
+            let want = interp::run(&f, &args).unwrap();
+            let got = interp::run(&g, &args).unwrap();
+            for (i, (w, o)) in want.iter().zip(&got).enumerate() {
+                prop_assert!(same(w, o), "output {i} differs: {w:?} vs {o:?}\n{f}\nsimplified to\n{g}\nargs {args:?}");
+            }
+        }
+    }
 }

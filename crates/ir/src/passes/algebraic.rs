@@ -29,6 +29,7 @@ pub(crate) const RULES: &[Rule] = &[
     Rule { name: "passthrough", apply: passthrough },
     Rule { name: "neutral_element", apply: neutral_element },
     Rule { name: "absorbing_element", apply: absorbing_element },
+    Rule { name: "idempotent", apply: idempotent },
     Rule { name: "involution", apply: involution },
     Rule { name: "negated_operand", apply: negated_operand },
     Rule { name: "zero_minus", apply: zero_minus },
@@ -144,6 +145,12 @@ fn absorbing_element(s: &Site) -> Option<Rewrite> {
 /// The operand of `x` if it is defined by `prim`.
 fn operand_of(s: &Site, i: usize, prim: &Prim) -> Option<crate::Value> {
     s.producer(i).filter(|(p, _)| *p == prim).map(|(_, ins)| ins[0])
+}
+
+fn idempotent(s: &Site) -> Option<Rewrite> {
+    // max(x, x) == min(x, x) == x&x == x|x == x
+    let op = matches!(s.prim, Prim::Binary(BinaryOp::Max | BinaryOp::Min | BinaryOp::And | BinaryOp::Or));
+    (op && s.inputs[0] == s.inputs[1]).then(|| Rewrite::Value(s.inputs[0]))
 }
 
 fn involution(s: &Site) -> Option<Rewrite> {

@@ -4,6 +4,7 @@
 //! subexpressions and dead code. [`simplify`] runs the passes of [`PIPELINE`] in order, round
 //! after round, until a round changes nothing (or [`MAX_ROUNDS`] is reached):
 //!
+//! - [`fold`](fold::fold): equations on constants become constants;
 //! - [`algebraic`](algebraic::algebraic): local rewrites such as `x*1 → x` and
 //!   `reshape(reshape x) → reshape x`, each stated as its algebra in `algebraic.rs`;
 //! - [`cse`](cse::cse): equal primitives on equal operands are computed once;
@@ -32,6 +33,7 @@
 pub mod algebraic;
 pub mod cse;
 pub mod dce;
+pub mod fold;
 mod rebuild;
 mod rewrite;
 
@@ -41,14 +43,15 @@ use crate::function::Function;
 pub type Pass = fn(&Function) -> Function;
 
 /// The passes of [`simplify`], by name, in the order they run in each round.
-pub const PIPELINE: &[(&str, Pass)] = &[("algebraic", algebraic::algebraic), ("cse", cse::cse), ("dce", dce::dce)];
+pub const PIPELINE: &[(&str, Pass)] =
+    &[("fold", fold::fold), ("algebraic", algebraic::algebraic), ("cse", cse::cse), ("dce", dce::dce)];
 
 /// The most rounds of [`PIPELINE`] that [`simplify`] runs. Each rule strictly shrinks the
 /// function or moves it towards a normal form, so a handful suffices; the bound only guards
 /// against a pair of rules undoing each other.
 pub const MAX_ROUNDS: usize = 16;
 
-/// The pass named `name` (`"algebraic"`, `"cse"`, `"dce"`).
+/// The pass named `name` (`"fold"`, `"algebraic"`, `"cse"`, `"dce"`).
 pub fn pass(name: &str) -> Option<Pass> {
     PIPELINE.iter().find(|(n, _)| *n == name).map(|&(_, p)| p)
 }
