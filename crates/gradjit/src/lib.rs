@@ -1,1 +1,24 @@
 //! gradjit: trace, differentiate and compile Rust functions over arrays.
+
+pub mod array;
+pub mod error;
+pub mod make_ir;
+pub mod module;
+pub mod ops;
+pub mod signature;
+pub mod tensor;
+pub mod trace;
+pub mod tree;
+pub mod var;
+
+pub use array::{assert_allclose, Array};
+pub use error::{Error, Result};
+pub use gradjit_derive::Module;
+pub use make_ir::{make_ir, TracedFunction};
+pub use module::{Module, ModuleName, Naming, VarCollection};
+pub use ops::{concatenate, select, stack, IntoOperand, Operand, SliceArg};
+pub use signature::{Arg, ArgsFor, Output, Param, TraceFn};
+pub use tensor::Tensor;
+pub use trace::is_tracing;
+pub use tree::{Tree, TreeDef};
+pub use var::{TrainVar, Var, VarId};
