@@ -66,7 +66,7 @@ impl<'f> Builder<'f> {
         self.emit1(Prim::Compare(op), &[x, y])
     }
 
-    unary_methods!(neg => Neg, sign => Sign, exp => Exp, sin => Sin, cos => Cos, floor => Floor,
+    unary_methods!(neg => Neg, exp => Exp, sin => Sin, cos => Cos, floor => Floor,
         ceil => Ceil, real => Real, imag => Imag, conj => Conj);
     binary_methods!(add => Add, sub => Sub, mul => Mul, div => Div, pow => Pow, complex => Complex);
 

@@ -122,14 +122,25 @@ fn unary(b: &mut Builder, op: UnaryOp, x: Value, y: Value, t: Option<Value>) -> 
     let d = match op {
         Sign | Floor | Ceil | Round | IsFinite | Not => return Ok(None),
         Neg | Real | Imag | Conj => return Ok(Some(b.unary(op, t)?)),
-        // d|z| = Re(conj(z) dz) / |z|: real-linear, not holomorphic.
+        // d|z| = Re(conj(z) dz) / |z|: real-linear, not holomorphic. At z = 0 JAX divides by 1
+        // instead of 0, so the derivative there is 0, not NaN.
         Abs if complex => {
             let c = b.conj(x)?;
             let p = b.mul(t, c)?;
             let r = b.real(p)?;
-            return Ok(Some(b.div(r, y)?));
+            let zero = b.full_like(0.0, y)?;
+            let at_zero = b.compare(CompareOp::Eq, y, zero)?;
+            let one = b.full_like(1.0, y)?;
+            let denominator = b.select(at_zero, one, y)?;
+            return Ok(Some(b.div(r, denominator)?));
         }
-        Abs => b.sign(x)?,
+        // JAX's select(x >= 0, t, -t): the slope at 0 is 1, not sign(0) = 0.
+        Abs => {
+            let zero = b.full_like(0.0, x)?;
+            let nonnegative = b.compare(CompareOp::Ge, x, zero)?;
+            let (one, minus_one) = (b.full_like(1.0, x)?, b.full_like(-1.0, x)?);
+            b.select(nonnegative, one, minus_one)?
+        }
         Exp => y,
         Expm1 => b.add_const(y, 1.0)?,
         Log => return Ok(Some(b.div(t, x)?)),
