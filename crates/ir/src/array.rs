@@ -128,6 +128,8 @@ impl Scalar {
     /// (float to int truncates toward zero and saturates; complex to real drops the imaginary part).
     pub fn cast(self, dtype: DType) -> Scalar {
         match (self, dtype) {
+            // Unchanged, bit for bit (the f64 route below would round i64 beyond 2^53).
+            (s, d) if s.dtype() == d => s,
             (Scalar::I64(v), DType::I32) => Scalar::I32(v as i32),
             (Scalar::I32(v), DType::I64) => Scalar::I64(v as i64),
             (Scalar::I64(v), DType::F64) => Scalar::F64(v as f64),

@@ -397,6 +397,9 @@ fn shape_cases(cases: &mut Vec<Case>) {
     let prim = Prim::Pad { low: axes(&[0, 1]), high: axes(&[1, 0]), interior: axes(&[0, 0]), value: Scalar::F64(0.0) };
     let want = of(DType::F64, &[3, 3], &[0.0, 1.0, 2.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0]);
     cases.push(case(prim, vec![of(DType::F64, &[2, 2], &[1.0, 2.0, 3.0, 4.0])], want));
+    let big = (1i64 << 62) + 3;
+    let prim = Prim::Pad { low: axes(&[1]), high: axes(&[0]), interior: axes(&[0]), value: Scalar::I64(big) };
+    cases.push(case(prim, vec![arr(&[1], &[5i64])], arr(&[2], &[big, 5])));
     // Concatenate several operands along axis 0, including an empty one.
     let prim = Prim::Concatenate { axis: 0 };
     let parts = vec![arr(&[2], &[1i32, 2]), arr::<i32>(&[0], &[]), arr(&[3], &[3i32, 4, 5])];
@@ -614,6 +617,9 @@ fn creation_cases(cases: &mut Vec<Case>) {
     cases.push(case(splat, vec![], vec_of(DType::F32, &[2.5, 2.5])));
     let data = arr(&[2, 2], &[1i64, -2, 3, -4]);
     cases.push(case(Prim::Constant(Literal::Dense(Arc::new(data.clone()))), vec![], data));
+    // Integers beyond 2^53 stay exact.
+    let big = (1i64 << 60) + 1;
+    cases.push(case(Prim::Constant(Literal::Splat(Scalar::I64(big), [2].into())), vec![], arr(&[2], &[big, big])));
     let scalar = Prim::Constant(Literal::Splat(Scalar::Bool(true), Shape::scalar()));
     cases.push(case(scalar, vec![], arr(&[], &[true])));
 

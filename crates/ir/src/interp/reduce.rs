@@ -50,8 +50,9 @@ fn fold<T: Element>(
     init: T,
     f: impl Fn(T, T) -> T,
 ) -> Option<HostArray> {
-    let mut out = HostArray::full(init.to_scalar(), ty.shape.clone());
+    let mut out = HostArray::zeros(T::DTYPE, ty.shape.clone());
     let acc = out.as_mut_slice::<T>()?;
+    acc.fill(init);
     let xs = x.as_slice::<T>()?;
     // The output stride of each operand axis; 0 for reduced axes, which all land on one element.
     let out_strides = ty.shape.strides();
