@@ -7,7 +7,8 @@ and writes tests/reference/golden/<name>.json with the inputs, the outputs and, 
 (float or complex) parameters:
 
   - when output 0 is a real scalar: its gradient (jax.grad) and, when the inexact parameters
-    hold at most 12 real elements, its Hessian (jax.hessian: forward over reverse);
+    are real and hold at most 12 elements, its Hessian (jax.hessian: forward over reverse;
+    JAX's forward-mode Jacobian refuses complex inputs of a non-holomorphic function);
   - always: a vjp with one random cotangent per output, and a jvp with one random tangent per
     inexact parameter.
 
