@@ -728,6 +728,33 @@ fn every_case_with_wrong_operands_is_an_error() {
     }
 }
 
+/// Any operand replaced by an array of another shape or dtype: an error or a result, never a panic.
+#[test]
+fn substituted_operands_never_panic() {
+    let pool = [
+        of(DType::F32, &[], &[1.0]),
+        vec_of(DType::F32, &[1.0, 2.0, 3.0]),
+        of(DType::F32, &[2, 3], &[1.0; 6]),
+        of(DType::F64, &[3, 1], &[1.0; 3]),
+        vec_of(DType::I32, &[5.0, -1.0, 9.0]),
+        arr(&[], &[7i64]),
+        arr::<i32>(&[0], &[]),
+        bools(&[true, false, true]),
+        c64(&[(1.0, 0.0), (0.0, 1.0)]),
+        HostArray::zeros(DType::Float0, [3]),
+    ];
+    for c in all_cases() {
+        for position in 0..c.inputs.len() {
+            for replacement in &pool {
+                let mut inputs: Vec<&HostArray> = c.inputs.iter().collect();
+                inputs[position] = replacement;
+                let outcome = std::panic::catch_unwind(|| apply(&c.prim, &inputs).map(|_| ()));
+                assert!(outcome.is_ok(), "{} with operand {position} replaced by {}", describe(&c), replacement.ty());
+            }
+        }
+    }
+}
+
 /// Rank 0, size 1 and size 0 arrays go through elementwise ops, shape ops, reductions and dot.
 #[test]
 fn scalar_single_and_empty_shapes() {

@@ -285,6 +285,10 @@ fn calls_nest_and_errors_inside_them_are_reported() {
     let out = run(&f, &[arr(&[2], &[1.5f64, -1.0])]).unwrap();
     assert_eq!(out[0].to_vec::<f64>(), Some(vec![6.0, -4.0]));
 
+    // A call of a function with no parameters and no results.
+    let outs = apply(&Prim::Call { body: Arc::new(Function::new()) }, &[]).unwrap();
+    assert!(outs.is_empty());
+
     // A body whose signature names no value is an error, not a panic.
     let mut broken = Function::new();
     broken.params.push(Value::from_index(3));

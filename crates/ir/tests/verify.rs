@@ -1,7 +1,8 @@
 //! The verifier: one test per kind of error, checking the message and the marked context.
 
+use gradjit_ir::interp::run;
 use gradjit_ir::verify::verify;
-use gradjit_ir::{BinaryOp, DType, Function, Prim, TensorType, UnaryOp, Value};
+use gradjit_ir::{BinaryOp, DType, Function, HostArray, Prim, Shape, TensorType, UnaryOp, Value};
 use smallvec::smallvec;
 use std::sync::Arc;
 
@@ -282,4 +283,46 @@ fn context_shows_three_lines_either_side() {
             "  ...",
         ])
     );
+}
+
+/// Every operand, result, parameter and output rewired to every value (and two that do not
+/// exist): the verifier answers, and its error prints, without panicking.
+#[test]
+fn rewired_functions_never_panic() {
+    let mut base = Function::new();
+    let a = base.add_param(f32s(3));
+    let b = base.add_param(TensorType::scalar(DType::F32));
+    let c = base.push1(Prim::Call { body: Arc::new(three_eqns(f32s(3))) }, &[a, a], None).unwrap();
+    let d = base.push1(Prim::Unary(UnaryOp::Exp), &[b], None).unwrap();
+    base.outputs.extend([c, d]);
+    assert_eq!(verify(&base), Ok(()));
+    let args = [HostArray::zeros(DType::F32, [3]), HostArray::zeros(DType::F32, Shape::scalar())];
+    assert!(run(&base, &args).is_ok());
+    let n = base.num_values() + 2;
+    let slots = {
+        let mut slots = vec![];
+        for (i, e) in base.eqns.iter().enumerate() {
+            slots.extend((0..e.inputs.len()).map(|k| (Some(i), true, k)));
+            slots.extend((0..e.outputs.len()).map(|k| (Some(i), false, k)));
+        }
+        slots.extend((0..base.params.len()).map(|k| (None, true, k)));
+        slots.extend((0..base.outputs.len()).map(|k| (None, false, k)));
+        slots
+    };
+    for (eqn, is_input, k) in slots {
+        for v in (0..n).map(Value::from_index) {
+            let mut f = base.clone();
+            match (eqn, is_input) {
+                (Some(i), true) => f.eqns[i].inputs[k] = v,
+                (Some(i), false) => f.eqns[i].outputs[k] = v,
+                (None, true) => f.params[k] = v,
+                (None, false) => f.outputs[k] = v,
+            }
+            let outcome = std::panic::catch_unwind(|| verify(&f).map_err(|e| e.to_string()));
+            assert!(outcome.is_ok(), "verify panicked on\n{f}");
+            // The interpreter does not verify first, but it does not panic either.
+            let outcome = std::panic::catch_unwind(|| run(&f, &args).map_err(|e| e.to_string()));
+            assert!(outcome.is_ok(), "run panicked on\n{f}");
+        }
+    }
 }

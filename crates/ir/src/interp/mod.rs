@@ -118,8 +118,13 @@ pub fn apply(prim: &Prim, inputs: &[&HostArray]) -> Result<SmallVec<[HostArray; 
 /// Dispatches to the kernel of `prim`; `Ok(None)` when there is no kernel for these dtypes.
 /// `out` holds the result types inferred by the shape rule.
 fn eval(prim: &Prim, ins: &[&HostArray], out: &OutTypes) -> Result<Option<SmallVec<[HostArray; 1]>>, InterpError> {
+    if let Prim::Call { body } = prim {
+        let args: Vec<HostArray> = ins.iter().map(|&a| a.clone()).collect();
+        return Ok(Some(run(body, &args)?.into_iter().collect()));
+    }
+    // Every other primitive has one result (and the shape rule has checked the operand count).
+    let Some(ty) = out.first() else { return Ok(None) };
     let one = |a: Option<HostArray>| Ok(a.map(|a| smallvec![a]));
-    let ty = &out[0];
     match prim {
         Prim::Unary(op) => one(elementwise::unary(*op, ins[0])),
         Prim::Binary(op) => one(elementwise::binary(*op, ins[0], ins[1])),
@@ -145,10 +150,7 @@ fn eval(prim: &Prim, ins: &[&HostArray], out: &OutTypes) -> Result<Option<SmallV
         Prim::Constant(lit) => one(Some(lit.to_array())),
         Prim::StopGradient => one(Some(ins[0].clone())),
         Prim::RandomBits { .. } => one(random::random_bits(ins[0], ty)),
-        Prim::Call { body } => {
-            let args: Vec<HostArray> = ins.iter().map(|&a| a.clone()).collect();
-            Ok(Some(run(body, &args)?.into_iter().collect()))
-        }
+        Prim::Call { .. } => Ok(None), // evaluated above
     }
 }
 
