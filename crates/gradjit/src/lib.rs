@@ -5,6 +5,7 @@ pub mod error;
 pub mod make_ir;
 pub mod module;
 pub mod ops;
+pub mod random;
 pub mod signature;
 pub mod tensor;
 pub mod trace;
@@ -22,3 +23,5 @@ pub use tensor::Tensor;
 pub use trace::is_tracing;
 pub use tree::{Tree, TreeDef};
 pub use var::{TrainVar, Var, VarId};
+
+pub use gradjit_ir::{DType, Element, Function, Loc, Shape, TensorType};
