@@ -7,7 +7,7 @@
 //! division by zero, out-of-range indices) has a defined result, listed below.
 //!
 //! Kernels are written for clarity, not speed: one plain loop per primitive, generic over the
-//! element types of [`num`], with data movement done on raw bytes ([`layout`]).
+//! element types of `num.rs`, with data movement done on raw bytes (`layout.rs`).
 //!
 //! # Semantics
 //!
