@@ -280,6 +280,13 @@ fn free_axes(rank: usize, contract: &Axes, batch: &Axes) -> Axes {
     (0..rank).filter(|a| !contract.contains(a) && !batch.contains(a)).collect()
 }
 
+/// The axes `to[m]` paired with `from[m]`, ordered by `from[m]`.
+fn partners_in_order(from: &Axes, to: &Axes) -> Axes {
+    let mut pairs: Vec<(usize, usize)> = from.iter().copied().zip(to.iter().copied()).collect();
+    pairs.sort_unstable();
+    pairs.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Cotangent of the lhs of `dot_general(lhs, rhs)`: contract the cotangent's rhs-free axes
 /// with rhs, then permute the result (batch, lhs free, lhs contracted) into lhs's axis order.
 fn dot_lhs(b: &mut Builder, c: Value, lhs: &TensorType, rhs: Value, d: &DotDims) -> Result<Value, AdError> {
@@ -296,33 +303,35 @@ fn dot_lhs(b: &mut Builder, c: Value, lhs: &TensorType, rhs: Value, d: &DotDims)
     };
     let r = b.dot_general(c, rhs, dims)?;
     // The result's axes are lhs's batch axes, its free axes, then its contracted axes in the
-    // order of their rhs partners (rhs_contract is sorted, so the order of lhs_contract).
+    // order of their rhs partners.
     let mut source: Axes = d.lhs_batch.clone();
     source.extend(lf);
-    source.extend(d.lhs_contract.iter().copied());
+    source.extend(partners_in_order(&d.rhs_contract, &d.lhs_contract));
     b.transpose(r, inverse(&source))
 }
 
-/// Cotangent of the rhs of `dot_general(lhs, rhs)`, symmetrically.
+/// Cotangent of the rhs of `dot_general(lhs, rhs)`: contract lhs's free axes with the
+/// cotangent's, lhs first so that the result (batch, rhs contracted, rhs free) is usually
+/// already in rhs's axis order (for a matrix product, `xᵀ·c` needs no transpose).
 fn dot_rhs(b: &mut Builder, c: Value, lhs: Value, d: &DotDims) -> Result<Value, AdError> {
     let lhs_rank = b.ty(lhs).rank();
     let nb = d.lhs_batch.len();
     let lf = free_axes(lhs_rank, &d.lhs_contract, &d.lhs_batch);
-    let out_rank = b.ty(c).rank();
-    let rf_count = out_rank - nb - lf.len();
-    let rhs_rank = rf_count + d.rhs_contract.len() + nb;
-    let rf = free_axes(rhs_rank, &d.rhs_contract, &d.rhs_batch);
+    let rf_count = b.ty(c).rank() - nb - lf.len();
+    let rf = free_axes(rf_count + d.rhs_contract.len() + nb, &d.rhs_contract, &d.rhs_batch);
     let ct_lhs_free: Axes = (nb..nb + lf.len()).collect();
     let dims = DotDims {
-        lhs_contract: ct_lhs_free,
-        rhs_contract: lf,
-        lhs_batch: (0..nb).collect(),
-        rhs_batch: d.lhs_batch.clone(),
+        lhs_contract: lf,
+        rhs_contract: ct_lhs_free,
+        lhs_batch: d.lhs_batch.clone(),
+        rhs_batch: (0..nb).collect(),
     };
-    let r = b.dot_general(c, lhs, dims)?;
+    let r = b.dot_general(lhs, c, dims)?;
+    // The result's axes: rhs's batch axes, the partners of lhs's contracted axes in lhs's
+    // order, then rhs's free axes.
     let mut source: Axes = d.rhs_batch.clone();
+    source.extend(partners_in_order(&d.lhs_contract, &d.rhs_contract));
     source.extend(rf);
-    source.extend(d.rhs_contract.iter().copied());
     b.transpose(r, inverse(&source))
 }
 
