@@ -400,10 +400,8 @@ pub fn assert_allclose(actual: &Array, desired: &Array, rtol: f64, atol: f64) {
         let bad = pairs.iter().filter(|(d, b)| d.is_nan() || *d > atol + rtol * b).count();
         let max_abs = pairs.iter().map(|p| p.0).fold(0.0, f64::max);
         let max_rel = pairs.iter().filter(|p| p.1 != 0.0).map(|p| p.0 / p.1).fold(0.0, f64::max);
-        report += &format!(
-            "mismatched elements: {bad} / {}\nmax absolute difference: {max_abs:e}\nmax relative difference: {max_rel:e}\n",
-            pairs.len()
-        );
+        report += &format!("mismatched elements: {bad} / {}\n", pairs.len());
+        report += &format!("max absolute difference: {max_abs:e}\nmax relative difference: {max_rel:e}\n");
     } else {
         report += &format!("shapes {} and {} differ\n", actual.inner.shape(), desired.inner.shape());
     }

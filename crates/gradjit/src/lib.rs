@@ -24,4 +24,4 @@ pub use trace::is_tracing;
 pub use tree::{Tree, TreeDef};
 pub use var::{TrainVar, Var, VarId};
 
-pub use gradjit_ir::{DType, Element, Function, Loc, Shape, TensorType};
+pub use gradjit_ir::{DType, Element, Function, HostArray, Loc, Scalar, Shape, TensorType};

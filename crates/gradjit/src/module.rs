@@ -21,8 +21,17 @@
 //!     scale: Array,          // a constant: not a variable
 //! }
 //!
-//! let linear = |n| Linear { name: ModuleName::new("Dense"), w: TrainVar::new(Array::ones([n])), b: TrainVar::new(0.0f32) };
-//! let net = Net { name: ModuleName::exact("net"), layers: vec![linear(2), linear(3)], steps: Var::new(0i32), scale: Array::from(2.0f32) };
+//! let linear = |n| Linear {
+//!     name: ModuleName::new("Dense"),
+//!     w: TrainVar::new(Array::ones([n])),
+//!     b: TrainVar::new(0.0f32),
+//! };
+//! let net = Net {
+//!     name: ModuleName::exact("net"),
+//!     layers: vec![linear(2), linear(3)],
+//!     steps: Var::new(0i32),
+//!     scale: Array::from(2.0f32),
+//! };
 //!
 //! let rel = net.vars_relative()?;
 //! assert_eq!(rel.names().collect::<Vec<_>>(), ["steps", "layers-0.w", "layers-0.b", "layers-1.w", "layers-1.b"]);
