@@ -257,10 +257,11 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
             if l.dtype != r.dtype || !l.dtype.is_numeric() {
                 return err(format!("operands must share a numeric dtype, got {l} and {r}"));
             }
-            check_axes(name, &d.lhs_contract, l, true)?;
-            check_axes(name, &d.lhs_batch, l, true)?;
-            check_axes(name, &d.rhs_contract, r, true)?;
-            check_axes(name, &d.rhs_batch, r, true)?;
+            // Contracting and batch dimensions pair up by position, so their order is free.
+            check_axes(name, &d.lhs_contract, l, false)?;
+            check_axes(name, &d.lhs_batch, l, false)?;
+            check_axes(name, &d.rhs_contract, r, false)?;
+            check_axes(name, &d.rhs_batch, r, false)?;
             if d.lhs_contract.len() != d.rhs_contract.len() || d.lhs_batch.len() != d.rhs_batch.len() {
                 return err(format!("contracting/batch dimension counts differ: {d:?}"));
             }
@@ -322,6 +323,10 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
             one(TensorType::new(*dtype, shape.clone()))
         }
         Prim::Call { body } => {
+            let well_formed = body.params.iter().chain(&body.outputs).all(|v| v.index() < body.num_values());
+            if !well_formed {
+                return err("the body refers to values it does not define".into());
+            }
             let want = body.param_types();
             if ins.len() != want.len() || ins.iter().zip(&want).any(|(a, b)| *a != b) {
                 return err(format!(
