@@ -14,13 +14,22 @@ use gradjit_ir::Function;
 
 mod grad;
 mod print;
+mod simplify;
 
 /// A subtest: the input function and the header's arguments to the output text.
 pub type SubTest = fn(&Function, &Args) -> Result<String, String>;
 
 /// Every subtest, by the name used in `test <name>`.
-pub const SUBTESTS: &[(&str, SubTest)] =
-    &[("print", print::run), ("grad", grad::run), ("jvp", grad::run_jvp)];
+pub const SUBTESTS: &[(&str, SubTest)] = &[
+    ("print", print::run),
+    ("grad", grad::run),
+    ("jvp", grad::run_jvp),
+    ("simplify", simplify::simplify),
+    ("fold", simplify::fold),
+    ("algebraic", simplify::algebraic),
+    ("cse", simplify::cse),
+    ("dce", simplify::dce),
+];
 
 /// The subtest called `name`.
 pub fn find(name: &str) -> Option<SubTest> {

@@ -1,11 +1,15 @@
 //! Algebraic simplification: local rewrites, each stated as its algebra.
 //!
-//! The rules are exact: the rewritten function computes the same bits as the original, with
-//! one documented exception taken from XLA's algebraic simplifier: `x+0 → x` and its kin may
-//! turn a `+0.0` result into `-0.0` (`-0.0 + 0.0` is `+0.0`). Rules that are wrong for IEEE
-//! special values are restricted to integers: `x*0 → 0` is not applied to floats, since
-//! `nan*0` and `inf*0` are `nan` (JAX and XLA do not fold it either). Complex `x*1` is not
-//! simplified: the product computes `im*0`, which is `nan` for an infinite imaginary part.
+//! The rules are exact except for the sign of zero. Like XLA's algebraic simplifier and JAX's
+//! symbolic zeros, they treat `-0.0` and `+0.0` as one number, so that the zeros reverse mode
+//! produces can vanish: `x+0 → x` is wrong only for `x = -0.0` (`-0.0 + 0.0` is `+0.0`). A
+//! simplified function therefore computes the same values as the original when zeros are read
+//! as unsigned; it may return `-0.0` for `+0.0` (or `-inf` for `+inf` from `1/x` of such a zero).
+//! The rules marked "up to the sign of zero" are the ones that take this liberty.
+//!
+//! Rules that are wrong for other IEEE special values are restricted: `x*0 → 0` applies to
+//! integers only, since `nan*0` and `inf*0` are `nan` (JAX and XLA do not fold it either), and
+//! complex `x*1` is left alone, since the product computes `im*0`, `nan` for an infinite part.
 //!
 //! Constant operands are recognised through splat constants; the fold pass turns arithmetic
 //! on constants into constants, so the rules here need only spot neutral and absorbing
@@ -34,6 +38,7 @@ pub(crate) const RULES: &[Rule] = &[
     Rule { name: "negated_operand", apply: negated_operand },
     Rule { name: "zero_minus", apply: zero_minus },
     Rule { name: "times_minus_one", apply: times_minus_one },
+    Rule { name: "small_integer_power", apply: small_integer_power },
     Rule { name: "select_constant_predicate", apply: select_constant_predicate },
     Rule { name: "select_same_branches", apply: select_same_branches },
     Rule { name: "convert_round_trip", apply: convert_round_trip },
@@ -70,8 +75,9 @@ fn passthrough(s: &Site) -> Option<Rewrite> {
         Prim::DynamicSlice { .. } if same_shape => 0,
         // dynamic_update_slice of a whole-array update == the update
         Prim::DynamicUpdateSlice if *s.operand_ty(1) == *s.ty => 1,
-        // reduce over no axes == x
-        Prim::Reduce { axes, .. } if axes.is_empty() => 0,
+        // reduce over no axes == x (a sum up to the sign of zero: it computes 0 + x; complex
+        // products are excluded: 1 * x computes 0 * im)
+        Prim::Reduce { op, axes } if axes.is_empty() && !(*op == ReduceOp::Prod && x.dtype.is_complex()) => 0,
         // convert_element_type to x's dtype == x
         Prim::ConvertElementType { dtype } if *dtype == x.dtype => 0,
         // x^1 == x
@@ -100,9 +106,9 @@ struct ElementRule {
 const NEUTRAL: &[ElementRule] = &[
     // x*1 == x, 1*x == x
     ElementRule { op: BinaryOp::Mul, side: Side::Both, is: is_one, dtypes: is_real },
-    // x+0 == x, 0+x == x (up to the sign of a zero result)
+    // x+0 == x, 0+x == x (up to the sign of zero)
     ElementRule { op: BinaryOp::Add, side: Side::Both, is: is_zero, dtypes: DType::is_numeric },
-    // x-0 == x
+    // x-0 == x (up to the sign of zero: x - (-0.0) is x + 0.0)
     ElementRule { op: BinaryOp::Sub, side: Side::Right, is: is_zero, dtypes: DType::is_numeric },
     // x/1 == x
     ElementRule { op: BinaryOp::Div, side: Side::Right, is: is_one, dtypes: is_real },
@@ -178,7 +184,7 @@ fn negated_operand(s: &Site) -> Option<Rewrite> {
 }
 
 fn zero_minus(s: &Site) -> Option<Rewrite> {
-    // 0 - x == -x (up to the sign of a zero result)
+    // 0 - x == -x (up to the sign of zero)
     let minus = *s.prim == Prim::Binary(BinaryOp::Sub) && s.splat(0).is_some_and(is_zero);
     minus.then(|| Rewrite::unary(Prim::Unary(UnaryOp::Neg), s.inputs[1]))
 }
@@ -191,6 +197,21 @@ fn times_minus_one(s: &Site) -> Option<Rewrite> {
     let minus_one =
         [1, 0].into_iter().find(|&i| s.splat(i).is_some_and(|c| c.to_c128() == Complex64::new(-1.0, 0.0)))?;
     Some(Rewrite::unary(Prim::Unary(UnaryOp::Neg), s.inputs[1 - minus_one]))
+}
+
+fn small_integer_power(s: &Site) -> Option<Rewrite> {
+    match s.prim {
+        // x^0 == 1 (nan^0 too, as in JAX)
+        Prim::IntegerPow { y: 0 } => {
+            Some(Rewrite::constant(Literal::Splat(Scalar::from_f64(1.0, s.ty.dtype), s.ty.shape.clone())))
+        }
+        // x^2 == x*x: integer_pow multiplies exactly this way, and CSE can then share the
+        // product with an existing `mul x x`
+        Prim::IntegerPow { y: 2 } => {
+            Some(Rewrite::Eqn(Box::new(Prim::Binary(BinaryOp::Mul)), smallvec![s.inputs[0], s.inputs[0]]))
+        }
+        _ => None,
+    }
 }
 
 fn select_constant_predicate(s: &Site) -> Option<Rewrite> {

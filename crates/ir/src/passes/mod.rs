@@ -14,7 +14,7 @@
 //! map (`rebuild.rs`), so its output is canonical: values numbered densely in definition
 //! order. Passes keep valid functions valid, never change a function's parameters or outputs,
 //! apply themselves to `call` bodies, and preserve what the function computes, bit for bit
-//! except for the sign of zero results of `x+0 → x`-style rewrites (see `algebraic.rs`).
+//! except that zeros are unsigned: `x+0 → x` may turn a `+0.0` into `-0.0` (see `algebraic.rs`).
 //!
 //! ```
 //! use gradjit_ir::{passes, DType, Function, Prim, TensorType, BinaryOp};

@@ -11,6 +11,9 @@
 //! rules may index operands freely). They must preserve the equation's type; the engine
 //! checks every new equation with its shape rule and keeps the original equation if a rule
 //! got that wrong (which the tests catch in debug builds).
+//!
+//! Whatever the rules, the engine also replaces a `call` whose body only forwards its
+//! parameters by the forwarded operands: that is structure, not algebra.
 
 use super::rebuild::{map_body, Builder};
 use crate::dtype::TensorType;
@@ -87,6 +90,16 @@ pub(crate) fn rewrite(f: &Function, rules: &[Rule], recurse: fn(&Function) -> Fu
     for eqn in &f.eqns {
         let prim = map_body(&eqn.prim, recurse);
         let inputs = b.values(&eqn.inputs);
+        if let Some(forwarded) = forwarded_operands(&prim, &inputs) {
+            if eqn.outputs.len() == forwarded.len()
+                && eqn.outputs.iter().zip(&forwarded).all(|(&o, &v)| f.ty(o) == b.ty(v))
+            {
+                for (&old, new) in eqn.outputs.iter().zip(forwarded) {
+                    b.bind(old, new);
+                }
+                continue;
+            }
+        }
         let (ty, out) = match eqn.outputs[..] {
             [out] if b.type_checks(&prim, &inputs, f.ty(out)) => (f.ty(out).clone(), out),
             _ => {
@@ -109,6 +122,17 @@ pub(crate) fn rewrite(f: &Function, rules: &[Rule], recurse: fn(&Function) -> Fu
         }
     }
     b.finish()
+}
+
+/// The operands a `call` returns, if its body has no equations and so only forwards its
+/// parameters: `call[body={ lambda ; a b. let in (b, a) }] x y == (y, x)`.
+fn forwarded_operands(prim: &Prim, inputs: &[Value]) -> Option<SmallVec<[Value; 1]>> {
+    let Prim::Call { body } = prim else { return None };
+    if !body.eqns.is_empty() || body.params.len() != inputs.len() {
+        return None;
+    }
+    let operand = |o: &Value| body.params.iter().position(|p| p == o).map(|i| inputs[i]);
+    body.outputs.iter().map(operand).collect()
 }
 
 /// The outcome of rewriting one equation to a local fixed point.
