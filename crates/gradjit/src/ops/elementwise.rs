@@ -76,12 +76,17 @@ fn weak_cast(op: &str, s: Scalar, dtype: DType, loc: &Loc) -> Result<Scalar> {
     if ok {
         Ok(s.cast(dtype))
     } else {
+        let kind = match s.dtype() {
+            DType::F32 | DType::F64 => "float",
+            DType::I32 | DType::I64 => "integer",
+            DType::Bool => "bool",
+            _ => "complex",
+        };
         Err(Error::op(
             op,
             format!(
-                "cannot combine the {} scalar {s} with a {dtype} tensor without changing its dtype; convert the \
-                 tensor with astype",
-                s.dtype()
+                "cannot combine the {kind} scalar {s} with a tensor of dtype {dtype} without changing the tensor's \
+                 dtype; convert it with astype"
             ),
             loc.clone(),
         ))
@@ -335,7 +340,9 @@ macro_rules! binary_operator {
                 *self = binary(BinaryOp::$op, Operand::Tensor(self.clone()), rhs.into_operand(), &caller());
             }
         }
-        binary_operator!(@lhs $Trait, $method, $op, f32, f64, i32, i64, Array, &Array);
+        // A scalar on the left is `f64` or `i32` only: with one impl per literal kind, `1.0 - &x`
+        // infers its type (f32 *and* f64 impls would leave `(1.0 - &x).exp()` ambiguous).
+        binary_operator!(@lhs $Trait, $method, $op, f64, i32, Array, &Array);
     };
     (@lhs $Trait:ident, $method:ident, $op:ident, $($lhs:ty),*) => {$(
         impl ops::$Trait<Tensor> for $lhs {

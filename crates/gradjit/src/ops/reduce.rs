@@ -3,7 +3,7 @@
 //! `argmax`/`argmin` along one axis.
 //!
 //! `mean`, `var` and `std` of integer or bool tensors are computed in f32, as numpy and JAX
-//! return floats for them.
+//! return floats for them; `sum` and `prod` of bool tensors count in i32.
 
 use super::{normalize_axes, normalize_axis, IntList};
 use crate::error::Result;
@@ -20,10 +20,17 @@ fn reduce(name: &str, op: ReduceOp, x: &Tensor, axes: Option<Vec<i64>>, keepdims
             None => (0..ty.rank()).collect(),
             Some(a) => normalize_axes(name, &a, &ty, loc)?,
         };
+        // As in numpy, a sum or product of booleans counts in integers.
+        let x = match (op, ty.dtype) {
+            (ReduceOp::Sum | ReduceOp::Prod, DType::Bool) => {
+                bind1(Prim::ConvertElementType { dtype: DType::I32 }, &[x], loc)
+            }
+            _ => x.clone(),
+        };
         if axes.is_empty() {
-            return Ok(x.clone());
+            return Ok(x);
         }
-        let r = bind1(Prim::Reduce { op, axes: axes.clone() }, &[x], loc);
+        let r = bind1(Prim::Reduce { op, axes: axes.clone() }, &[&x], loc);
         Ok(if keepdims { bind1(Prim::Reshape { shape: kept_shape(ty.dims(), &axes) }, &[&r], loc) } else { r })
     };
     run().unwrap_or_else(poison1)
