@@ -1,0 +1,149 @@
+//! `sin`, `cos` and `tan`.
+//!
+//! Reduction: `x = n pi/2 + r`, `|r| <= pi/4`, with `pi/2` split into 3 (f64) or 4 (f32) parts of full precision
+//! subtracted by successive `fma`s. The first step is exact (the product is exact inside `fma` and the difference
+//! fits the format), so the reduced argument is accurate to about 1 ulp as long as `n` is exact, i.e. well
+//! beyond the tested ranges (`docs/transcendentals.md`). Beyond `|x| ~ 2^21 pi/2` (f32) / `2^50 pi/2` (f64) the
+//! rounding trick that computes `n` breaks down; `r` is then clamped to `[-pi/4, pi/4]`, so results stay in
+//! `[-1, 1]` but carry no information (a Payne-Hanek reduction would need table gathers).
+//!
+//! Kernels on `[-pi/4, pi/4]` (minimax, `fit.py sin_* cos_*`):
+//! `sin r = r + r^3 S(r^2)` and `cos r = 1 - r^2/2 + r^4 C(r^2)`, the latter with the rounding error of
+//! `1 - r^2/2` added back. The quadrant `n mod 4` picks the kernel and the sign. `tan` is the quotient of the two
+//! kernels (`-cos/sin` in odd quadrants): one division, within ~2 ulp, cheaper than a degree-27 polynomial.
+
+use cranelift_codegen::ir::Value;
+use cranelift_frontend::FunctionBuilder;
+
+use super::builder::MathBuilder;
+
+const S_F32: [f64; 4] = [-0.1666666716337204, 0.008333329111337662, -0.00019839232845697552, 2.7173650778422598e-06];
+const S_F64: [f64; 7] = [
+    -0.16666666666666666,
+    0.008333333333333321,
+    -0.00019841269841253218,
+    2.755731921323991e-06,
+    -2.5052104665725242e-08,
+    1.605833548099098e-10,
+    -7.57716104435201e-13,
+];
+const C_F32: [f64; 4] = [0.0416666679084301, -0.0013888883404433727, 2.479943577782251e-05, -2.720329064231919e-07];
+const C_F64: [f64; 6] = [
+    0.04166666666666659,
+    -0.0013888888888872596,
+    2.48015872884904e-05,
+    -2.755731405608544e-07,
+    2.0875681812597256e-09,
+    -1.1357445188092047e-11,
+];
+
+/// pi/2 as a sum of parts, each the rounded remainder of the previous ones.
+const PIO2_F32: [f64; 4] = [1.5707963705062866, -4.371138828673793e-08, -1.7151245100058819e-15, 1.056299898220315e-23];
+const PIO2_F64: [f64; 3] = [std::f64::consts::FRAC_PI_2, 6.123233995736766e-17, -1.4973849048591698e-33];
+
+/// `x - n pi/2` by successive `fma`s with the parts of pi/2 (the first is exact).
+fn subtract_pio2_multiple(m: &mut MathBuilder, x: Value, n: Value) -> Value {
+    let neg_n = m.neg(n);
+    let mut r = x;
+    for &part in m.prec.pick(&PIO2_F32[..], &PIO2_F64[..]) {
+        r = m.fma_c(neg_n, part, r);
+    }
+    r
+}
+
+/// The reduced argument `r` (clamped to `[-pi/4, pi/4]`) and the quadrant `n mod 4` as an integer.
+fn reduce_pio2(m: &mut MathBuilder, x: Value) -> (Value, Value) {
+    let t = m.mul_c(x, std::f64::consts::FRAC_2_PI);
+    let (n, n_int) = m.round_int(t);
+    let r = subtract_pio2_multiple(m, x, n);
+    // For large |x| the rounding error of `t` can make `n` off by one, leaving |r| up to ~pi/4 + 0.2: a second,
+    // exact step (n2 in {-1, 0, 1}) brings r back into [-pi/4, pi/4].
+    let t2 = m.mul_c(r, std::f64::consts::FRAC_2_PI);
+    let (n2, n2_int) = m.round_int(t2);
+    let r = subtract_pio2_multiple(m, r, n2);
+    let n_int = m.iadd(n_int, n2_int);
+    // A no-op within the accurate range (the polynomials are fitted on 1.01 pi/4); beyond it, keeps results sane.
+    let lim = std::f64::consts::FRAC_PI_4 * 1.01;
+    let r = m.clamp(r, -lim, lim);
+    let quadrant = m.iand_c(n_int, 3);
+    (r, quadrant)
+}
+
+/// `(sin r, cos r)` on the reduced interval, sharing `r^2`.
+fn kernels(m: &mut MathBuilder, r: Value) -> (Value, Value) {
+    let prec = m.prec;
+    let z = m.mul(r, r);
+    let s = m.poly(z, prec.pick(&S_F32[..], &S_F64[..]));
+    let rz = m.mul(r, z);
+    let sin = m.fma(rz, s, r);
+
+    let c = m.poly(z, prec.pick(&C_F32[..], &C_F64[..]));
+    let z2 = m.mul(z, z);
+    let hz = m.mul_c(z, 0.5);
+    let one = m.c(1.0);
+    let w = m.sub(one, hz);
+    // (1 - w) - hz is the rounding error of w, exactly.
+    let w_err = m.sub(one, w);
+    let w_err = m.sub(w_err, hz);
+    let tail = m.fma(z2, c, w_err);
+    let cos = m.add(w, tail);
+    (sin, cos)
+}
+
+/// A float holding only a sign bit: set where bit 1 of the quadrant is.
+fn quadrant_sign(m: &mut MathBuilder, quadrant: Value) -> Value {
+    let bit = m.iand_c(quadrant, 2);
+    let sign_pos = m.prec.pick(31, 63);
+    let sign = m.shl(bit, sign_pos - 1);
+    m.float_from_bits(sign)
+}
+
+/// `sin(x + quadrant_offset pi/2)`: sin for offset 0, cos for offset 1.
+fn sin_shifted(m: &mut MathBuilder, x: Value, quadrant_offset: i64) -> Value {
+    let (r, q) = reduce_pio2(m, x);
+    let q = m.iadd_c(q, quadrant_offset);
+    let (sin, cos) = kernels(m, r);
+    let odd_bit = m.iand_c(q, 1);
+    let odd = m.ieq_c(odd_bit, 1);
+    let y = m.select(odd, cos, sin);
+    let sign = quadrant_sign(m, q);
+    m.xor_sign(y, sign)
+}
+
+pub(crate) fn sin(m: &mut MathBuilder, x: Value) -> Value {
+    let y = sin_shifted(m, x, 0);
+    // sin(-0) = -0, which the kernel loses.
+    let zero = m.eq_c(x, 0.0);
+    m.select(zero, x, y)
+}
+
+pub(crate) fn cos(m: &mut MathBuilder, x: Value) -> Value {
+    sin_shifted(m, x, 1)
+}
+
+pub(crate) fn tan(m: &mut MathBuilder, x: Value) -> Value {
+    let (r, q) = reduce_pio2(m, x);
+    let (sin, cos) = kernels(m, r);
+    let odd_bit = m.iand_c(q, 1);
+    let odd = m.ieq_c(odd_bit, 1);
+    // tan(r + pi/2) = -cos(r) / sin(r).
+    let num = m.select(odd, cos, sin);
+    let den = m.select(odd, sin, cos);
+    let neg_num = m.neg(num);
+    let num = m.select(odd, neg_num, num);
+    let y = m.div(num, den);
+    let zero = m.eq_c(x, 0.0);
+    m.select(zero, x, y)
+}
+
+pub fn emit_sin(b: &mut FunctionBuilder, x: Value) -> Value {
+    sin(&mut MathBuilder::new(b, x), x)
+}
+
+pub fn emit_cos(b: &mut FunctionBuilder, x: Value) -> Value {
+    cos(&mut MathBuilder::new(b, x), x)
+}
+
+pub fn emit_tan(b: &mut FunctionBuilder, x: Value) -> Value {
+    tan(&mut MathBuilder::new(b, x), x)
+}
