@@ -14,7 +14,7 @@ use crate::builder::{lookup, Builder};
 use crate::error::AdError;
 use crate::partial_eval::{linear_values, partial_eval};
 use crate::rules::transpose::{transpose as transpose_rule, Operand};
-use gradjit_ir::{Function, Prim, Value};
+use gradjit_ir::{shape_rules, Function, Prim, TensorType, Value};
 use smallvec::SmallVec;
 use std::sync::Arc;
 
@@ -67,6 +67,9 @@ pub(crate) fn transpose_into(
             }
             continue;
         }
+        // The rules index operands by position: check the equation's arity and types first.
+        let in_tys: SmallVec<[&TensorType; 3]> = e.inputs.iter().map(|&v| f.ty(v)).collect();
+        shape_rules::infer(&e.prim, &in_tys).map_err(|err| err.at(e.loc.clone()))?;
         let operand = |v: Value| -> Result<(Operand, Option<Value>), AdError> {
             Ok(if lin[v.index()] {
                 (Operand::Linear(f.ty(v).clone()), Some(v))

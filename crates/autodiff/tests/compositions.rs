@@ -307,3 +307,13 @@ fn errors_name_the_problem() {
     let int_input = parse("{ lambda ; a:i32[2]. let b:f64[2] = convert_element_type[new_dtype=f64] a in (b,) }");
     assert!(matches!(jacfwd(&int_input, &[0]), Err(AdError::NonDifferentiableInput { index: 0, .. })));
 }
+
+#[test]
+fn abs_has_slope_one_at_zero_as_in_jax() {
+    let f = parse("{ lambda ; a:f64[]. let b:f64[] = abs a in (b,) }");
+    let out = run(&grad(&f, &[0]).unwrap(), &[scalar(0.0)]);
+    assert_eq!(out[1].to_vec::<f64>().unwrap(), vec![1.0]);
+    let z = parse("{ lambda ; a:c128[]. let b:f64[] = abs a in (b,) }");
+    let out = run(&grad(&z, &[0]).unwrap(), &[c128(0.0, 0.0)]);
+    assert_eq!(out[1].get(0).to_c128(), Complex64::new(0.0, 0.0), "0, not NaN, at the origin");
+}
