@@ -23,7 +23,7 @@ use crate::Scalar;
 use num_complex::Complex64;
 use smallvec::smallvec;
 
-/// Applies [`RULES`] to every equation, recursively inside `call` bodies.
+/// Applies the rules of this module to every equation, recursively inside `call` bodies.
 pub fn algebraic(f: &Function) -> Function {
     rewrite::rewrite(f, RULES, algebraic)
 }
