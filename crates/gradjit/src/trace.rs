@@ -41,12 +41,19 @@ thread_local! {
     /// The active traces, innermost last.
     static STACK: RefCell<Vec<Rc<TraceCtx>>> = const { RefCell::new(Vec::new()) };
     static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+    /// Source file names, shared by address: every operation takes its caller's location, and
+    /// this keeps that from allocating.
+    static FILES: RefCell<HashMap<usize, Arc<str>>> = RefCell::new(HashMap::new());
 }
 
 /// The location of the caller of a `#[track_caller]` function.
 #[track_caller]
 pub(crate) fn caller() -> Loc {
-    Loc::from_std(std::panic::Location::caller())
+    let l = std::panic::Location::caller();
+    // A `'static` string never moves, so its address identifies it.
+    let key = l.file().as_ptr() as usize;
+    let file = FILES.with(|f| f.borrow_mut().entry(key).or_insert_with(|| Arc::from(l.file())).clone());
+    Loc::new(file, l.line(), l.column())
 }
 
 /// The innermost active trace of this thread, if any.

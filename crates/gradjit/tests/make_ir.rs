@@ -17,6 +17,15 @@ fn check_golden(name: &str, actual: &str) {
     assert_eq!(actual, expected, "golden file {} differs (GRADJIT_BLESS=1 rewrites it)", path.display());
 }
 
+/// `ir` verifies, and its text parses back to the same function (tracing numbers values in
+/// definition order, as the parser does).
+#[track_caller]
+fn assert_canonical(ir: &gradjit::TracedFunction) {
+    gradjit_ir::verify(ir.function()).unwrap_or_else(|e| panic!("{e}\n{ir}"));
+    let parsed = gradjit_ir::parse_function(&ir.to_string()).unwrap_or_else(|e| panic!("{e}\n{ir}"));
+    assert_eq!(&parsed, ir.function(), "{ir}");
+}
+
 fn ones(n: usize) -> Array {
     Array::ones([n])
 }
@@ -34,6 +43,7 @@ fn seed_example_matches_golden_ir() {
     };
     let ir = make_ir(f, (&ones(10), &ones(10))).unwrap();
     check_golden("seed_example.ir", &ir.to_string());
+    assert_canonical(&ir);
     // The variable is the implicit third input; nothing is written.
     assert_eq!(ir.var_inputs(), &[Var::from(&x)]);
     assert!(ir.var_outputs().is_empty() && ir.captures().is_empty());
@@ -70,6 +80,9 @@ fn functions_of_zero_one_two_and_five_arguments() {
     assert!(text.starts_with("{ lambda ; a:f32[4] b:f32[4] c:f32[] d:f32[] e:f32[4]. let"), "{text}");
     assert_eq!(five.function().eqns.len(), 6, "{text}"); // mul, bcast, add, bcast, mul, sub
     assert_eq!(five.function().param_types().len(), 5);
+    for ir in [&zero, &one, &two, &five] {
+        assert_canonical(ir);
+    }
 }
 
 #[test]
@@ -98,6 +111,7 @@ fn pytree_arguments_are_flattened_in_key_order() {
          e:f32[2] = add d a\n  in (e,) }"
     );
     assert_eq!(ir.in_trees()[0].to_string(), "{'b': *, 'w': *}");
+    assert_canonical(&ir);
     assert_eq!(ir.num_explicit_inputs(), 3);
 
     // A Vec<Tensor> parameter takes a list of arrays.
@@ -147,6 +161,7 @@ fn vars_become_implicit_inputs_and_outputs() {
     j:f32[] = reduce_sum[axes=(0,)] i
   in (j, e, h) }"
     );
+    assert_canonical(&ir);
     // Tracing ran nothing: the variables are unchanged.
     assert_eq!(count.get().item::<i32>().unwrap(), 0);
     assert_eq!(w.get().to_vec::<f32>().unwrap(), vec![1.0; 3]);
@@ -214,6 +229,7 @@ fn nested_traces_capture_outer_tensors() {
         inner_ir.borrow().as_deref(),
         Some("{ lambda ; a:f32[2] b:f32[2]. let\n    c:f32[2] = mul a b\n  in (c,) }")
     );
+    assert_canonical(&outer);
     // Calling the inner function in the outer trace inlines it.
     assert_eq!(
         outer.to_string(),
