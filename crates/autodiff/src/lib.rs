@@ -36,7 +36,7 @@ pub use error::AdError;
 pub use jacobian::{hessian, hvp, jacfwd, jacrev, select_outputs};
 pub use jvp::jvp;
 pub use partial_eval::{partial_eval, Split};
-pub use reverse::{grad, vjp};
+pub use reverse::{grad, grad_unsimplified, vjp};
 pub use transpose::transpose;
 
 use gradjit_ir::Function;

@@ -85,6 +85,13 @@ pub fn vjp(f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
 /// `1+2j` gives `2+4j`. A real function of complex inputs gives the conjugate of the Wirtinger
 /// derivative ∂f/∂z̄ times two, as JAX does: `|z|²` at `1+2j` gives `2-4j`.
 pub fn grad(f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
+    grad_unsimplified(f, wrt).map(crate::finish)
+}
+
+/// [`grad`] without its final clean-up by [`gradjit_ir::passes::simplify`]: the raw output of
+/// linearize-then-transpose, which `gradjit dump --stage grad` shows so that the effect of each
+/// simplification pass can be seen.
+pub fn grad_unsimplified(f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
     let &loss = f.outputs.first().ok_or(AdError::NoLoss)?;
     let ty = f.ty(loss).clone();
     if !ty.dtype.is_inexact() {
@@ -100,5 +107,5 @@ pub fn grad(f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
     cts[0] = Some(b.splat(1.0, &ty)?);
     let (outs, grads) = pullback_into(&mut b, f, wrt, &xs, &cts)?;
     g.outputs = outs.into_iter().chain(grads).collect();
-    Ok(crate::finish(g))
+    Ok(g)
 }
