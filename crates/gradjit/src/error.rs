@@ -81,6 +81,16 @@ pub enum Error {
         old: String,
     },
 
+    /// A differentiation transformation (`grad`, `jacrev`, ...) cannot be applied as configured or
+    /// to these arguments.
+    #[error("{error} (at {loc})")]
+    Grad {
+        /// What is wrong.
+        error: crate::grad::GradError,
+        /// Where the transformed function was called.
+        loc: Loc,
+    },
+
     /// The reference interpreter could not evaluate an operation eagerly.
     #[error("{op}: cannot evaluate: {message} (at {loc})")]
     Eval {
@@ -103,6 +113,7 @@ impl Error {
     pub fn loc(&self) -> Option<&Loc> {
         match self {
             Error::Op { loc, .. } | Error::VarWrite { loc, .. } | Error::Eval { loc, .. } => Some(loc),
+            Error::Grad { loc, .. } => Some(loc),
             Error::EscapedTensor { used, .. } | Error::Concretization { used, .. } => Some(used),
             Error::Argument(_) | Error::Structure(_) | Error::NameConflict { .. } => None,
         }

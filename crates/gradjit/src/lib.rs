@@ -2,6 +2,7 @@
 
 pub mod array;
 pub mod error;
+pub mod grad;
 pub mod make_ir;
 pub mod module;
 pub mod ops;
@@ -14,6 +15,10 @@ pub mod var;
 
 pub use array::{assert_allclose, Array};
 pub use error::{Error, Result};
+pub use grad::{
+    grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp, Argnums, Call, Grad, GradError, GradOptions, GradResult,
+    IntoVarTree, Jacobian, ModuleCall, OutputOf, Vjp,
+};
 pub use gradjit_derive::Module;
 pub use make_ir::{make_ir, TracedFunction};
 pub use module::{Module, ModuleName, Naming, VarCollection};
