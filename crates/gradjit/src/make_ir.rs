@@ -46,12 +46,13 @@ use std::fmt;
 /// [`var_outputs`](Self::var_outputs).
 #[derive(Clone)]
 pub struct TracedFunction {
-    function: Function,
-    in_trees: Vec<TreeDef>,
-    out_tree: TreeDef,
-    var_inputs: Vec<Var>,
-    var_outputs: Vec<Var>,
-    captures: Vec<Tensor>,
+    // Crate-visible so that transformations can build one around a transformed function.
+    pub(crate) function: Function,
+    pub(crate) in_trees: Vec<TreeDef>,
+    pub(crate) out_tree: TreeDef,
+    pub(crate) var_inputs: Vec<Var>,
+    pub(crate) var_outputs: Vec<Var>,
+    pub(crate) captures: Vec<Tensor>,
 }
 
 /// Traces `f` on abstract arguments of the types and structures of `args` (their data is not

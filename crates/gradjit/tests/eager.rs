@@ -105,6 +105,9 @@ fn binary_functions_comparisons_and_select() {
     assert_eq!((&mask & a.equal(&b)).to_vec::<bool>().unwrap(), vec![false, false, false]);
     assert_eq!(vals(&mask.select(&a, 0.0)), vec![0.0, 5.0, 0.0]);
     // select broadcasts its three operands.
+    // Two scalars take the default dtype of their kind (f32 for floats), as in JAX.
+    assert_eq!(mask.select(1.0, 0.0).dtype(), DType::F32);
+    assert_eq!(vals(&mask.select(1.0, 0.0)), vec![0.0, 1.0, 0.0]);
     let col = Tensor::from([[true], [false]]);
     assert_eq!(vals(&select(&col, &a, -1.0)), vec![1.0, 5.0, 3.0, -1.0, -1.0, -1.0]);
     let y = Tensor::from(vec![1.0f32, -1.0]);

@@ -343,3 +343,18 @@ fn equations_carry_the_users_source_lines() {
     assert_eq!(text.matches(&at).count(), ir.function().eqns.len(), "{text}");
     assert!(ir.function().eqns.len() >= 6, "{text}");
 }
+
+#[test]
+fn outputs_and_parameters_rebuild_their_structure_with_other_leaves() {
+    use gradjit::{Output, Param};
+    type Out = (Tensor, Vec<Tensor>, gradjit::Result<Tensor>);
+    let leaves = Tree::Tuple(vec![Tree::Leaf(1), Tree::List(vec![Tree::Leaf(2), Tree::Leaf(3)]), Tree::Leaf(4)]);
+    let rebuilt: Option<(i32, Vec<i32>, i32)> = <Out as Output>::rebuild(leaves);
+    assert_eq!(rebuilt, Some((1, vec![2, 3], 4)));
+    // A tree of another structure does not fit.
+    assert_eq!(<Out as Output>::rebuild(Tree::Tuple(vec![Tree::Leaf(1)])), None);
+    assert_eq!(<(Tensor,) as Output>::rebuild(Tree::Tuple(vec![Tree::Leaf(1), Tree::Leaf(2)])), None);
+    assert_eq!(<Tensor as Param>::rebuild(Tree::Leaf("g")), Some("g"));
+    assert_eq!(<Vec<Tensor> as Param>::rebuild(Tree::List(vec![Tree::Leaf(1), Tree::Leaf(2)])), Some(vec![1, 2]));
+    assert_eq!(<Tree<Tensor> as Param>::rebuild(Tree::Leaf(1.5)), Some(Tree::Leaf(1.5)));
+}

@@ -117,7 +117,14 @@ pub(crate) fn pair(op: &str, lhs: Operand, rhs: Operand, loc: &Loc) -> Result<(T
         }
         (Operand::Scalar(s), Operand::Tensor(b)) => Ok((splat_like(op, s, &b, loc)?, b)),
         (Operand::Scalar(a), Operand::Scalar(b)) => {
-            let a = concrete(HostArray::scalar(a));
+            // Two weak scalars take the default type of their kind, as in JAX: f32 for floats,
+            // i32 for integers (`mask.select(1.0, 0.0)` is f32).
+            let default = match a.dtype() {
+                DType::F64 => DType::F32,
+                DType::I64 => DType::I32,
+                d => d,
+            };
+            let a = concrete(HostArray::scalar(a.cast(default)));
             let b = splat_like(op, b, &a, loc)?;
             Ok((a, b))
         }
