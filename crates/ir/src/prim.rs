@@ -8,7 +8,8 @@
 //! transpose of `broadcast_in_dim`.
 //!
 //! The shape and dtype rule of every primitive is in [`crate::shape_rules`]; its derivative
-//! rules are in `gradjit-autodiff`'s `rules.rs`; its lowering in `gradjit-codegen`. The table
+//! rules are in `gradjit-autodiff`'s `rules/jvp.rs` and `rules/transpose.rs`; its lowering in
+//! `gradjit-codegen`. The table
 //! in `docs/primitives.md` lists all three and is checked against the code by a test.
 
 use crate::array::{HostArray, Scalar};
