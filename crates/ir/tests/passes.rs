@@ -634,7 +634,7 @@ mod random_programs {
             let x = if a & 1 == 0 { *self.pool.last().unwrap() } else { self.pick(a >> 1) };
             let t = self.f.ty(x).clone();
             let float = self.dtype.is_float();
-            match kind % 13 {
+            match kind % 15 {
                 0 if b & 0x100 != 0 => self.push(Prim::IntegerPow { y: i32::from(c % 5) - 1 }, &[x]),
                 0 => {
                     let ops: &[UnaryOp] = if float {
@@ -729,6 +729,27 @@ mod random_programs {
                     let stride: Axes = t.dims().iter().map(|_| 1 + (c as usize % 2)).collect();
                     self.push(Prim::Slice { start, limit, stride }, &[x])
                 }
+                13 => {
+                    // Contract one axis of x with a constant matrix (often ones), on either side.
+                    let axis = b as usize % t.rank().max(1);
+                    let n = *t.dims().get(axis)?;
+                    let m = c as usize % 3 + 1;
+                    if t.numel() / n.max(1) * m > MAX_NUMEL {
+                        return None;
+                    }
+                    let y = self.constant(c / 3, &TensorType::new(self.dtype, [n, m]));
+                    let dims = |x_axis: usize, y_axis: usize| gradjit_ir::DotDims {
+                        lhs_contract: smallvec![x_axis],
+                        rhs_contract: smallvec![y_axis],
+                        lhs_batch: Axes::new(),
+                        rhs_batch: Axes::new(),
+                    };
+                    if b & 0x100 == 0 {
+                        self.push(Prim::DotGeneral(dims(axis, 0)), &[x, y])
+                    } else {
+                        self.push(Prim::DotGeneral(dims(0, axis)), &[y, x])
+                    }
+                }
                 _ => {
                     // Repeat an earlier equation, maybe with its operands swapped (for CSE).
                     let e = self.f.eqns.get(b as usize % self.f.eqns.len().max(1))?.clone();
@@ -807,9 +828,13 @@ mod random_programs {
                 m
             } else if let Prim::Reduce { axes, .. } = &e.prim {
                 interp::apply(&Prim::Reduce { op: ReduceOp::Max, axes: axes.clone() }, &masks).unwrap().remove(0)
-            } else {
+            } else if e.inputs.len() == 1 {
                 // A layout operation moves the flags with the data.
-                interp::apply(&e.prim, &masks[..1]).unwrap().remove(0)
+                interp::apply(&e.prim, &masks).unwrap().remove(0)
+            } else {
+                // A contraction mixes everything.
+                let any = masks.iter().any(|m| m.scalars().any(|b| b == Scalar::Bool(true)));
+                HostArray::full(Scalar::Bool(any), out.shape().clone())
             };
             env[e.outputs[0].index()] = Some((out, mask));
         }

@@ -49,6 +49,7 @@ pub(crate) const RULES: &[Rule] = &[
     Rule { name: "compose_reshape", apply: compose_reshape },
     Rule { name: "compose_transpose", apply: compose_transpose },
     Rule { name: "constant_reduction", apply: constant_reduction },
+    Rule { name: "dot_with_ones", apply: dot_with_ones },
     Rule { name: "sum_unit_axes", apply: sum_unit_axes },
 ];
 
@@ -332,6 +333,41 @@ fn constant_reduction(s: &Site) -> Option<Rewrite> {
     };
     let c = if *op == ReduceOp::Sum { Scalar::from_f64(0.0, c.dtype()) } else { c };
     folds.then(|| Rewrite::constant(Literal::Splat(c, s.ty.shape.clone())))
+}
+
+fn dot_with_ones(s: &Site) -> Option<Rewrite> {
+    // dot_general(x, 1) == broadcast_in_dim(reduce_sum(x, contracting axes)) and likewise for
+    // dot_general(1, x): each output element sums x*1 == x over the contracting indices. The
+    // reverse mode of sum(x @ w) makes these. Exact when x's contracting axes are in increasing
+    // order, so that both sum in row-major order from 0.
+    let Prim::DotGeneral(d) = s.prim else { return None };
+    if !is_real(s.ty.dtype) {
+        return None;
+    }
+    let lhs_free = s.operand_ty(0).rank() - d.lhs_contract.len() - d.lhs_batch.len();
+    // Which operand x is, its contracting and batch axes, and where its free axes start in the
+    // output (after the batch axes, and for rhs after lhs's free axes).
+    let (x, contract, batch, free_start) = if s.splat(1).is_some_and(is_one) {
+        (0, &d.lhs_contract, &d.lhs_batch, d.lhs_batch.len())
+    } else if s.splat(0).is_some_and(is_one) {
+        (1, &d.rhs_contract, &d.rhs_batch, d.lhs_batch.len() + lhs_free)
+    } else {
+        return None;
+    };
+    if !contract.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let mut next_free = free_start..;
+    let dims: Axes = (0..s.operand_ty(x).rank())
+        .filter(|a| !contract.contains(a))
+        .map(|a| batch.iter().position(|&b| b == a).or_else(|| next_free.next()))
+        .collect::<Option<_>>()?;
+    if !dims.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let sum = Prim::Reduce { op: ReduceOp::Sum, axes: contract.clone() };
+    let broadcast = Prim::BroadcastInDim { shape: s.ty.shape.clone(), dims };
+    Some(Rewrite::Chain(s.inputs[x], smallvec![sum, broadcast]))
 }
 
 fn sum_unit_axes(s: &Site) -> Option<Rewrite> {

@@ -93,6 +93,18 @@ impl<'a> Builder<'a> {
         self.type_checks(&prim, inputs, ty).then(|| self.emit(prim, inputs, [ty.clone()], loc)[0])
     }
 
+    /// Appends `prim inputs` with the single output type its shape rule gives, if any.
+    pub fn emit_inferred(&mut self, prim: Prim, inputs: &[Value], loc: Option<Loc>) -> Option<Value> {
+        let ty = {
+            let in_tys: SmallVec<[&TensorType; 3]> = inputs.iter().map(|&v| self.func.ty(v)).collect();
+            match shape_rules::infer(&prim, &in_tys) {
+                Ok(tys) if tys.len() == 1 => tys.into_iter().next()?,
+                _ => return None,
+            }
+        };
+        Some(self.emit(prim, inputs, [ty], loc)[0])
+    }
+
     /// True if `prim` applied to result values `inputs` has the single output type `ty`.
     pub fn type_checks(&self, prim: &Prim, inputs: &[Value], ty: &TensorType) -> bool {
         let in_tys: SmallVec<[&TensorType; 3]> = inputs.iter().map(|&v| self.func.ty(v)).collect();

@@ -28,6 +28,9 @@ pub(crate) enum Rewrite {
     Value(Value),
     /// The equation becomes `prim inputs` (of the same type).
     Eqn(Box<Prim>, SmallVec<[Value; 3]>),
+    /// The equation becomes the unary primitives applied in turn to `x` (the last giving the
+    /// equation's type). Rules are not tried again on the result of a chain.
+    Chain(Value, SmallVec<[Prim; 2]>),
 }
 
 impl Rewrite {
@@ -115,6 +118,17 @@ pub(crate) fn rewrite(f: &Function, rules: &[Rule], recurse: fn(&Function) -> Fu
                 debug_assert!(v.is_some(), "rule `{rule}` changed the type of `{}`", prim.name());
                 v
             }
+            Step::Chain(rule, x, mut prims) => {
+                let last = prims.pop();
+                let mut v = Some(x);
+                for p in prims {
+                    v = v.and_then(|v| b.emit_inferred(p, &[v], eqn.loc.clone()));
+                }
+                // On failure, the chain's first equations stay behind, dead, for dce.
+                let v = v.zip(last).and_then(|(v, p)| b.emit_checked(p, &[v], &ty, eqn.loc.clone()));
+                debug_assert!(v.is_some(), "rule `{rule}` changed the type of `{}`", prim.name());
+                v
+            }
         };
         match rewritten {
             Some(v) => b.bind(out, v),
@@ -143,6 +157,8 @@ enum Step {
     Value(Value),
     /// The equation becomes another, produced last by the named rule.
     Eqn(&'static str, Box<Prim>, SmallVec<[Value; 3]>),
+    /// The equation becomes a chain of unary primitives, produced by the named rule.
+    Chain(&'static str, Value, SmallVec<[Prim; 2]>),
 }
 
 fn local_fixed_point(b: &Builder, rules: &[Rule], prim: &Prim, inputs: &[Value], ty: &TensorType) -> Step {
@@ -163,6 +179,7 @@ fn local_fixed_point(b: &Builder, rules: &[Rule], prim: &Prim, inputs: &[Value],
                 break;
             }
             Some((name, Rewrite::Eqn(p, ins))) => step = Step::Eqn(name, p, ins),
+            Some((name, Rewrite::Chain(x, prims))) => return Step::Chain(name, x, prims),
         }
     }
     step
