@@ -1,0 +1,145 @@
+//! The gradjit side of scripts/bench_vs_jax.sh: runs one workload per process and prints JSON.
+//!
+//! ```text
+//! bench_workloads list [--engine E]                     # one JSON line per workload
+//! bench_workloads grads ID OUTDIR [--engine E]          # OUTDIR/ID.E.K.npy per gradient K
+//! bench_workloads time ID [--engine E] [--budget S] [--compile-repeats K]
+//! bench_workloads bandwidth BYTES... [--threads T] [--budget S]
+//! ```
+//!
+//! Engines: `interp` (the reference interpreter; small sizes only) and `hand` (hand-written
+//! loops for W1 and W5). Timings follow scripts/bench_jax.py (see benches/workloads/measure.rs):
+//! `compile` is the first call (trace, differentiate, simplify, compile, run), `steady` one
+//! cached call. One process runs one workload, so its peak resident memory is that workload's.
+
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+
+use serde_json::json;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use workloads::engine::{by_name, BenchResult};
+use workloads::measure::{status_mb, steady, Summary};
+use workloads::{bandwidth, npy, workload, IDS};
+
+/// `--name value` options after the positional arguments.
+struct Options {
+    positional: Vec<String>,
+    engine: String,
+    budget: Duration,
+    compile_repeats: usize,
+    threads: usize,
+}
+
+fn parse(args: Vec<String>) -> BenchResult<Options> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut o = Options {
+        positional: Vec::new(),
+        engine: "interp".into(),
+        budget: Duration::from_secs_f64(1.5),
+        compile_repeats: 5,
+        threads,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--engine" => o.engine = value("--engine")?,
+            "--budget" => o.budget = Duration::from_secs_f64(value("--budget")?.parse()?),
+            "--compile-repeats" => o.compile_repeats = value("--compile-repeats")?.parse()?,
+            "--threads" => o.threads = value("--threads")?.parse()?,
+            _ if a.starts_with("--") => return Err(format!("unknown option {a}").into()),
+            _ => o.positional.push(a),
+        }
+    }
+    Ok(o)
+}
+
+fn find(id: &str) -> BenchResult<workloads::Workload> {
+    workload(id).ok_or_else(|| format!("unknown workload {id:?}; known: {}", IDS.join(", ")).into())
+}
+
+/// One JSON line per workload; `skip` says why the engine does not run it, if it does not.
+fn list(o: &Options) -> BenchResult<()> {
+    let engine = by_name(&o.engine)?;
+    for id in IDS {
+        let w = workload(id).expect("IDS lists known workloads");
+        let skip = w.pending.map(str::to_string).or_else(|| engine.skip_reason(&w));
+        let line = json!({"id": w.id, "name": w.name, "size": w.size, "min_bytes": w.min_bytes, "skip": skip});
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn grads(o: &Options) -> BenchResult<()> {
+    let [id, outdir] = &o.positional[..] else { return Err("grads takes ID OUTDIR".into()) };
+    let w = find(id)?;
+    let mut compiled = by_name(&o.engine)?.compile(&w)?;
+    compiled.call()?;
+    for (k, g) in compiled.outputs()?.iter().enumerate() {
+        npy::save(&Path::new(outdir).join(format!("{id}.{}.{k}.npy", o.engine)), g)?;
+    }
+    Ok(())
+}
+
+fn time(o: &Options) -> BenchResult<()> {
+    let [id] = &o.positional[..] else { return Err("time takes ID".into()) };
+    let base = status_mb("VmRSS");
+    let w = find(id)?;
+    let engine = by_name(&o.engine)?;
+    let mut compiles = Vec::with_capacity(o.compile_repeats);
+    let mut compiled = None;
+    for _ in 0..o.compile_repeats.max(1) {
+        drop(compiled.take()); // the previous compilation is freed before the next one is timed
+        let t0 = Instant::now();
+        let mut c = engine.compile(&w)?;
+        c.call()?;
+        compiles.push(t0.elapsed().as_secs_f64());
+        compiled = Some(c);
+    }
+    let mut compiled = compiled.expect("compiled at least once");
+    let (samples, batch) = steady(|| compiled.call(), o.budget)?;
+    let line = json!({
+        "id": id,
+        "side": "gradjit",
+        "engine": engine.name(),
+        "compile_ms": Summary::of_seconds(&compiles).to_json(),
+        "steady_ms": Summary::of_seconds(&samples).to_json(),
+        "batch": batch,
+        "base_rss_mb": base,
+        "peak_rss_mb": status_mb("VmHWM"),
+    });
+    println!("{line}");
+    Ok(())
+}
+
+fn bandwidth(o: &Options) -> BenchResult<()> {
+    for footprint in &o.positional {
+        let b = bandwidth::measure(footprint.parse()?, o.threads, o.budget);
+        let line = json!({
+            "footprint": b.footprint,
+            "threads": b.threads,
+            "pass_ms": b.pass.to_json(),
+            "best_gb_s": b.best_gb_s,
+            "median_gb_s": b.median_gb_s,
+        });
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn main() -> BenchResult<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        return Err("usage: bench_workloads list | grads ID OUTDIR | time ID | bandwidth BYTES...".into());
+    }
+    let command = args.remove(0);
+    let o = parse(args)?;
+    match command.as_str() {
+        "list" => list(&o),
+        "grads" => grads(&o),
+        "time" => time(&o),
+        "bandwidth" => bandwidth(&o),
+        _ => Err(format!("unknown command {command:?}").into()),
+    }
+}
