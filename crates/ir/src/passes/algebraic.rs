@@ -367,7 +367,7 @@ fn dot_with_ones(s: &Site) -> Option<Rewrite> {
     }
     let sum = Prim::Reduce { op: ReduceOp::Sum, axes: contract.clone() };
     let broadcast = Prim::BroadcastInDim { shape: s.ty.shape.clone(), dims };
-    Some(Rewrite::Chain(s.inputs[x], smallvec![sum, broadcast]))
+    Some(Rewrite::Chain(s.inputs[x], vec![sum, broadcast]))
 }
 
 fn sum_unit_axes(s: &Site) -> Option<Rewrite> {

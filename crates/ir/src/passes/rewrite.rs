@@ -30,7 +30,7 @@ pub(crate) enum Rewrite {
     Eqn(Box<Prim>, SmallVec<[Value; 3]>),
     /// The equation becomes the unary primitives applied in turn to `x` (the last giving the
     /// equation's type). Rules are not tried again on the result of a chain.
-    Chain(Value, SmallVec<[Prim; 2]>),
+    Chain(Value, Vec<Prim>),
 }
 
 impl Rewrite {
@@ -158,7 +158,7 @@ enum Step {
     /// The equation becomes another, produced last by the named rule.
     Eqn(&'static str, Box<Prim>, SmallVec<[Value; 3]>),
     /// The equation becomes a chain of unary primitives, produced by the named rule.
-    Chain(&'static str, Value, SmallVec<[Prim; 2]>),
+    Chain(&'static str, Value, Vec<Prim>),
 }
 
 fn local_fixed_point(b: &Builder, rules: &[Rule], prim: &Prim, inputs: &[Value], ty: &TensorType) -> Step {
