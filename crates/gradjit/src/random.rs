@@ -104,13 +104,13 @@ impl Key {
 
     /// Random bits of `shape`, `i32` or `i64`, uniform over all values of the type.
     #[track_caller]
-    pub fn bits(&self, shape: &[usize], dtype: DType) -> Tensor {
-        self.0.random_bits(shape, dtype)
+    pub fn bits(&self, shape: impl AsRef<[usize]>, dtype: DType) -> Tensor {
+        self.0.random_bits(shape.as_ref(), dtype)
     }
 
     /// Floats uniform in `[low, high)` of `shape`; `dtype` is `f32` or `f64`.
     #[track_caller]
-    pub fn uniform(&self, low: f64, high: f64, shape: &[usize], dtype: DType) -> Tensor {
+    pub fn uniform(&self, low: f64, high: f64, shape: impl AsRef<[usize]>, dtype: DType) -> Tensor {
         let loc = caller();
         if !(low.is_finite() && high.is_finite() && low < high) {
             return poison1(Error::op("uniform", format!("the interval [{low}, {high}) is empty or infinite"), loc));
@@ -127,9 +127,9 @@ impl Key {
     /// Floats normally distributed with `mean` and standard deviation `std`, of `shape`;
     /// `dtype` is `f32` or `f64`.
     #[track_caller]
-    pub fn normal(&self, mean: f64, std: f64, shape: &[usize], dtype: DType) -> Tensor {
+    pub fn normal(&self, mean: f64, std: f64, shape: impl AsRef<[usize]>, dtype: DType) -> Tensor {
         let mut pair_shape = vec![2];
-        pair_shape.extend_from_slice(shape);
+        pair_shape.extend_from_slice(shape.as_ref());
         let u = self.uniform(0.0, 1.0, &pair_shape, dtype);
         let (u1, u2): (Tensor, Tensor) = (1.0 - u.index(0), u.index(1));
         let z = (u1.log() * -2.0).sqrt() * (u2 * std::f64::consts::TAU).cos();
@@ -138,7 +138,7 @@ impl Key {
 
     /// Integers uniform in `[low, high)` of `shape`; `dtype` is `i32` or `i64`.
     #[track_caller]
-    pub fn randint(&self, low: i64, high: i64, shape: &[usize], dtype: DType) -> Tensor {
+    pub fn randint(&self, low: i64, high: i64, shape: impl AsRef<[usize]>, dtype: DType) -> Tensor {
         let loc = caller();
         if !dtype.is_int() {
             return poison1(Error::op("randint", format!("random integers are i32 or i64, not {dtype}"), loc));
@@ -186,49 +186,49 @@ pub fn next_key() -> Key {
 
 /// Floats uniform in `[0, 1)`, f32, from the default key.
 #[track_caller]
-pub fn rand(shape: &[usize]) -> Tensor {
+pub fn rand(shape: impl AsRef<[usize]>) -> Tensor {
     next_key().uniform(0.0, 1.0, shape, DType::F32)
 }
 
 /// Standard normal floats, f32, from the default key.
 #[track_caller]
-pub fn randn(shape: &[usize]) -> Tensor {
+pub fn randn(shape: impl AsRef<[usize]>) -> Tensor {
     next_key().normal(0.0, 1.0, shape, DType::F32)
 }
 
 /// Floats uniform in `[low, high)`, f32, from the default key.
 #[track_caller]
-pub fn uniform(low: f64, high: f64, shape: &[usize]) -> Tensor {
+pub fn uniform(low: f64, high: f64, shape: impl AsRef<[usize]>) -> Tensor {
     next_key().uniform(low, high, shape, DType::F32)
 }
 
 /// Normal floats with `mean` and standard deviation `std`, f32, from the default key.
 #[track_caller]
-pub fn normal(mean: f64, std: f64, shape: &[usize]) -> Tensor {
+pub fn normal(mean: f64, std: f64, shape: impl AsRef<[usize]>) -> Tensor {
     next_key().normal(mean, std, shape, DType::F32)
 }
 
 /// Integers uniform in `[low, high)`, i32, from the default key.
 #[track_caller]
-pub fn randint(low: i64, high: i64, shape: &[usize]) -> Tensor {
+pub fn randint(low: i64, high: i64, shape: impl AsRef<[usize]>) -> Tensor {
     next_key().randint(low, high, shape, DType::I32)
 }
 
 /// [`uniform`] of `dtype` (f32 or f64).
 #[track_caller]
-pub fn uniform_of(dtype: DType, low: f64, high: f64, shape: &[usize]) -> Tensor {
+pub fn uniform_of(dtype: DType, low: f64, high: f64, shape: impl AsRef<[usize]>) -> Tensor {
     next_key().uniform(low, high, shape, dtype)
 }
 
 /// [`normal`] of `dtype` (f32 or f64).
 #[track_caller]
-pub fn normal_of(dtype: DType, mean: f64, std: f64, shape: &[usize]) -> Tensor {
+pub fn normal_of(dtype: DType, mean: f64, std: f64, shape: impl AsRef<[usize]>) -> Tensor {
     next_key().normal(mean, std, shape, dtype)
 }
 
 /// [`randint`] of `dtype` (i32 or i64).
 #[track_caller]
-pub fn randint_of(dtype: DType, low: i64, high: i64, shape: &[usize]) -> Tensor {
+pub fn randint_of(dtype: DType, low: i64, high: i64, shape: impl AsRef<[usize]>) -> Tensor {
     next_key().randint(low, high, shape, dtype)
 }
 
