@@ -24,11 +24,13 @@ use gradjit_codegen::{isa, math};
 
 // ---------------------------------------------------------------- kernels
 
+type UnaryEmit = fn(&mut FunctionBuilder, Value) -> Value;
+type BinaryEmit = fn(&mut FunctionBuilder, Value, Value) -> Value;
+
 #[derive(Clone, Copy)]
 enum Emit {
-    Unary(fn(&mut FunctionBuilder, Value) -> Value),
-    #[allow(dead_code)] // TODO(transcendentals): used by the pow and atan2 tests, in progress.
-    Binary(fn(&mut FunctionBuilder, Value, Value) -> Value),
+    Unary(UnaryEmit),
+    Binary(BinaryEmit),
 }
 
 impl Emit {
@@ -369,18 +371,12 @@ fn check<T: Lane>(name: &str, emit: Emit, xs: &[T], ys: &[T], reference: impl Fn
 }
 
 /// Tests a unary function in both precisions on the given distributions.
-fn check_unary(name: &str, f: fn(&mut FunctionBuilder, Value) -> Value, dists: &[Dist], reference: fn(f64) -> f64) {
+fn check_unary(name: &str, f: UnaryEmit, dists: &[Dist], reference: fn(f64) -> f64) {
     check_unary_per_precision(name, f, dists, dists, reference)
 }
 
 /// Like [`check_unary`] with different distributions for f32 and f64.
-fn check_unary_per_precision(
-    name: &str,
-    f: fn(&mut FunctionBuilder, Value) -> Value,
-    dists32: &[Dist],
-    dists64: &[Dist],
-    reference: fn(f64) -> f64,
-) {
+fn check_unary_per_precision(name: &str, f: UnaryEmit, dists32: &[Dist], dists64: &[Dist], reference: fn(f64) -> f64) {
     let xs32 = inputs::<f32>(dists32, 1);
     check::<f32>(name, Emit::Unary(f), &xs32, &xs32, |x, _| reference(x));
     let xs64 = inputs::<f64>(dists64, 2);
@@ -488,7 +484,7 @@ fn tan() {
 /// infinities give NaN.
 #[test]
 fn sin_cos_stay_bounded_for_huge_arguments() {
-    fn check_bounded<T: Lane>(emit: fn(&mut FunctionBuilder, Value) -> Value, lo: f64, hi: f64) {
+    fn check_bounded<T: Lane>(emit: UnaryEmit, lo: f64, hi: f64) {
         let mut xs: Vec<T> = inputs::<T>(&[LogBothSigns(lo, hi)], 3);
         xs.truncate(1 << 16);
         let out = run(compile::<T>(Emit::Unary(emit)), &xs, &xs);
@@ -501,7 +497,7 @@ fn sin_cos_stay_bounded_for_huge_arguments() {
             }
         }
     }
-    for emit in [math::emit_sin as fn(&mut FunctionBuilder, Value) -> Value, math::emit_cos] {
+    for emit in [math::emit_sin as UnaryEmit, math::emit_cos] {
         check_bounded::<f32>(emit, 6.0, 38.5);
         check_bounded::<f64>(emit, 14.0, 308.0);
     }
@@ -538,4 +534,207 @@ fn logistic_reference(x: f64) -> f64 {
     let q = num / s;
     let residual = (-q).mul_add(s, num) - q * s_lo;
     q + residual / s
+}
+
+/// `(x, y)` pairs for `pow`: wide magnitudes with moderate exponents, large exponents near 1 (where the
+/// double-double logarithm matters), negative bases with integer exponents, results near overflow and
+/// underflow, and every pair of special values.
+fn pow_inputs<T: Lane>(seed: u64) -> (Vec<T>, Vec<T>) {
+    let mut rng = Rng(seed);
+    let per = POINTS / 5;
+    let mut pairs: Vec<(f64, f64)> = Vec::with_capacity(POINTS + 256);
+    for _ in 0..per {
+        pairs.push((LogPositive(-30.0, 30.0).draw(&mut rng), rng.uniform(-30.0, 30.0)));
+        pairs.push((rng.uniform(0.0, 4.0), rng.uniform(-300.0, 300.0)));
+        pairs.push((1.0 + rng.uniform(-1e-3, 1e-3), rng.uniform(-5e5, 5e5)));
+        pairs.push((rng.uniform(-10.0, 0.0), (rng.uniform(-40.0, 40.0)).round()));
+        pairs.push((LogPositive(-300.0, 300.0).draw(&mut rng), rng.uniform(-2.5, 2.5)));
+    }
+    let specials = specials::<T>();
+    for &x in &specials {
+        for &y in &specials {
+            pairs.push((x.to_f64(), y.to_f64()));
+        }
+    }
+    pairs.into_iter().map(|(x, y)| (T::from_f64(x), T::from_f64(y))).unzip()
+}
+
+#[test]
+fn pow() {
+    let emit = Emit::Binary(math::emit_pow);
+    let (x, y) = pow_inputs::<f32>(4);
+    check::<f32>("pow", emit, &x, &y, f64::powf);
+    let (x, y) = pow_inputs::<f64>(5);
+    check::<f64>("pow", emit, &x, &y, f64::powf);
+}
+
+/// `(y, x)` pairs for `atan2`: angles all around the circle at log-spaced radii, points near the axes and the
+/// diagonals, very different magnitudes, and every pair of special values.
+fn atan2_inputs<T: Lane>(seed: u64) -> (Vec<T>, Vec<T>) {
+    let mut rng = Rng(seed);
+    let per = POINTS / 4;
+    let mut pairs: Vec<(f64, f64)> = Vec::with_capacity(POINTS + 256);
+    for _ in 0..per {
+        let (r, angle) = (LogPositive(-30.0, 30.0).draw(&mut rng), rng.uniform(-4.0, 4.0));
+        pairs.push((r * angle.sin(), r * angle.cos()));
+        pairs.push((rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)));
+        pairs.push((LogBothSigns(-35.0, 35.0).draw(&mut rng), LogBothSigns(-35.0, 35.0).draw(&mut rng)));
+        let x = rng.uniform(-10.0, 10.0);
+        pairs.push((x * (1.0 + rng.uniform(-1e-3, 1e-3)), x));
+    }
+    let specials = specials::<T>();
+    for &x in &specials {
+        for &y in &specials {
+            pairs.push((y.to_f64(), x.to_f64()));
+        }
+    }
+    pairs.into_iter().map(|(y, x)| (T::from_f64(y), T::from_f64(x))).unzip()
+}
+
+#[test]
+fn atan2() {
+    let emit = Emit::Binary(math::emit_atan2);
+    let (y, x) = atan2_inputs::<f32>(6);
+    check::<f32>("atan2", emit, &y, &x, f64::atan2);
+    let (y, x) = atan2_inputs::<f64>(7);
+    check::<f64>("atan2", emit, &y, &x, f64::atan2);
+}
+
+#[test]
+fn erf() {
+    check_unary(
+        "erf",
+        math::emit_erf,
+        &[LogBothSigns(-30.0, 1.5), Uniform(-7.0, 7.0), Uniform(-1.5, 1.5)],
+        erf_reference,
+    );
+}
+
+/// A double-double `(hi, lo)`, just enough arithmetic for the `erf` reference.
+#[derive(Clone, Copy)]
+struct Dd(f64, f64);
+
+impl Dd {
+    fn add(self, o: Dd) -> Dd {
+        let s = self.0 + o.0;
+        let bb = s - self.0;
+        let e = (self.0 - (s - bb)) + (o.0 - bb) + self.1 + o.1;
+        let hi = s + e;
+        Dd(hi, e - (hi - s))
+    }
+    fn mul(self, o: Dd) -> Dd {
+        let p = self.0 * o.0;
+        let e = self.0.mul_add(o.0, -p) + self.0 * o.1 + self.1 * o.0;
+        let hi = p + e;
+        Dd(hi, e - (hi - p))
+    }
+    fn div(self, d: f64) -> Dd {
+        let q = self.0 / d;
+        let r = (-q).mul_add(d, self.0) + self.1;
+        let lo = r / d;
+        let hi = q + lo;
+        Dd(hi, lo - (hi - q))
+    }
+}
+
+/// erf to ~1e-20 relative: the Taylor series in double-double for |x| <= 3 (its largest term is ~2^12, so the
+/// cancellation costs 12 of 106 bits), and `1 - erfc` with a continued fraction for erfc beyond.
+fn erf_reference(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    let a = x.abs();
+    let v = if a <= 3.0 {
+        // 2/sqrt(pi) sum (-1)^n x^(2n+1) / (n! (2n+1))
+        let x2 = Dd(a * a, a.mul_add(a, -a * a));
+        let neg_x2 = Dd(-x2.0, -x2.1);
+        let mut power = Dd(a, 0.0); // (-1)^n x^(2n+1) / n!
+        let mut sum = Dd(a, 0.0);
+        for n in 1..200 {
+            power = power.mul(neg_x2).div(n as f64);
+            let term = power.div((2 * n + 1) as f64);
+            sum = sum.add(term);
+            if term.0.abs() < 1e-34 * sum.0.abs() {
+                break;
+            }
+        }
+        sum.mul(Dd(std::f64::consts::FRAC_2_SQRT_PI, 1.533545961316588e-17)).0
+    } else if a < 30.0 {
+        // erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + 2 / (a + ...)))))
+        let mut k = 0.0;
+        for n in (1..200).rev() {
+            k = (n as f64 * 0.5) / (a + k);
+        }
+        let (sh, sl) = (a * a, a.mul_add(a, -a * a));
+        let erfc = (-sh).exp() * (1.0 - sl) * (0.5 * std::f64::consts::FRAC_2_SQRT_PI) / (a + k);
+        1.0 - erfc
+    } else {
+        1.0
+    };
+    v.copysign(x)
+}
+
+#[test]
+fn erf_reference_matches_known_values() {
+    // Values from mpmath at 50 digits, rounded to f64.
+    for (x, want) in [
+        (0.5, 0.5204998778130465),
+        (1.0, 0.8427007929497149),
+        (2.5, 0.999593047982555),
+        (3.0, 0.9999779095030014),
+        (4.0, 0.9999999845827421),
+        (0.0001, 0.00011283791633342487),
+    ] {
+        assert_eq!(erf_reference(x), want, "erf({x})");
+        assert_eq!(erf_reference(-x), -want, "erf(-{x})");
+    }
+}
+
+/// Every emitter compiles, for all four types, to straight-line code with no calls at all: no libm, and no
+/// per-lane libcalls (which Cranelift would insert for `fma` without `has_fma`, or for `nearest` without SSE4.1).
+#[test]
+fn emitted_code_has_no_calls() {
+    use cranelift_codegen::control::ControlPlane;
+    let isa = isa::host_isa().unwrap();
+    if isa::isa_flag(&isa, "has_fma") != Some(true) {
+        eprintln!("skipped: without FMA, Cranelift lowers fma to libcalls");
+        return;
+    }
+    let unary: [(&str, UnaryEmit); 12] = [
+        ("exp", math::emit_exp),
+        ("expm1", math::emit_expm1),
+        ("log", math::emit_log),
+        ("log1p", math::emit_log1p),
+        ("tanh", math::emit_tanh),
+        ("logistic", math::emit_logistic),
+        ("sin", math::emit_sin),
+        ("cos", math::emit_cos),
+        ("tan", math::emit_tan),
+        ("erf", math::emit_erf),
+        ("sqrt", math::emit_sqrt),
+        ("rsqrt", math::emit_rsqrt),
+    ];
+    let binary: [(&str, BinaryEmit); 2] = [("pow", math::emit_pow), ("atan2", math::emit_atan2)];
+    let emits =
+        unary.iter().map(|&(n, f)| (n, Emit::Unary(f))).chain(binary.iter().map(|&(n, f)| (n, Emit::Binary(f))));
+    for (name, emit) in emits {
+        for ty in [types::F32X4, types::F64X2, types::F32, types::F64] {
+            let mut ctx = Context::new();
+            ctx.func.signature.params.extend([AbiParam::new(ty), AbiParam::new(ty)]);
+            ctx.func.signature.returns.push(AbiParam::new(ty));
+            let mut fctx = FunctionBuilderContext::new();
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let block = b.create_block();
+            b.append_block_params_for_function_params(block);
+            b.switch_to_block(block);
+            let [x, y] = b.block_params(block).try_into().unwrap();
+            let r = emit.apply(&mut b, x, y);
+            b.ins().return_(&[r]);
+            b.seal_all_blocks();
+            b.finalize(isa.frontend_config());
+            let code = ctx.compile(&*isa, &mut ControlPlane::default()).unwrap();
+            assert!(code.buffer.relocs().is_empty(), "{name} {ty}: {:?}", code.buffer.relocs());
+            assert_eq!(ctx.func.layout.blocks().count(), 1, "{name} {ty}: branches");
+        }
+    }
 }

@@ -58,7 +58,6 @@ pub(crate) struct MathBuilder<'a, 'f> {
     pub prec: Precision,
 }
 
-#[allow(dead_code)] // TODO(transcendentals): the remaining helpers are for erf, pow and atan2, in progress.
 impl<'a, 'f> MathBuilder<'a, 'f> {
     /// A builder for the type of `x`, which must be `F32`, `F64`, `F32X4` or `F64X2`.
     pub fn new(b: &'a mut FunctionBuilder<'f>, x: Value) -> Self {
@@ -175,18 +174,21 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
         assert_eq!(tables.len(), masks.len() + 1);
         let degree = tables[0].len();
         assert!(tables.iter().all(|t| t.len() == degree));
-        let mut acc = self.piece_const(tables, masks, degree - 1);
+        let column = |k: usize| tables.iter().map(|t| t[k]).collect::<Vec<f64>>();
+        let mut acc = self.c_piecewise(&column(degree - 1), masks);
         for k in (0..degree - 1).rev() {
-            let c = self.piece_const(tables, masks, k);
+            let c = self.c_piecewise(&column(k), masks);
             acc = self.fma(acc, x, c);
         }
         acc
     }
 
-    fn piece_const(&mut self, tables: &[&[f64]], masks: &[Mask], k: usize) -> Value {
-        let mut c = self.c(tables[0][k]);
-        for (table, &m) in tables[1..].iter().zip(masks) {
-            let alt = self.c(table[k]);
+    /// The constant `values[i]` where `masks[i - 1]` holds (later pieces win), `values[0]` elsewhere.
+    pub fn c_piecewise(&mut self, values: &[f64], masks: &[Mask]) -> Value {
+        assert_eq!(values.len(), masks.len() + 1);
+        let mut c = self.c(values[0]);
+        for (&v, &m) in values[1..].iter().zip(masks) {
+            let alt = self.c(v);
             c = self.select(m, alt, c);
         }
         c
@@ -217,10 +219,6 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
     pub fn ge_c(&mut self, a: Value, v: f64) -> Mask {
         let c = self.c(v);
         self.fcmp(FloatCC::GreaterThanOrEqual, a, c)
-    }
-    pub fn le_c(&mut self, a: Value, v: f64) -> Mask {
-        let c = self.c(v);
-        self.fcmp(FloatCC::LessThanOrEqual, a, c)
     }
     pub fn eq_c(&mut self, a: Value, v: f64) -> Mask {
         let c = self.c(v);
@@ -256,15 +254,6 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
         }
     }
 
-    /// `a` where `m` holds, `b` elsewhere (integer values).
-    pub fn select_int(&mut self, m: Mask, a: Value, b: Value) -> Value {
-        if self.is_vector() {
-            self.b.ins().bitselect(m.0, a, b)
-        } else {
-            self.b.ins().select(m.0, a, b)
-        }
-    }
-
     /// The constant `v` where `m` holds, `a` elsewhere: the usual special-case override.
     pub fn select_c(&mut self, m: Mask, v: f64, a: Value) -> Value {
         let c = self.c(v);
@@ -274,12 +263,6 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
     /// `min(a, b)` where NaNs need no care: `bitselect(a < b, a, b)` lowers to one `minps`/`minpd`.
     pub fn min(&mut self, a: Value, b: Value) -> Value {
         let m = self.lt(a, b);
-        self.select(m, a, b)
-    }
-
-    /// `max(a, b)` where NaNs need no care: lowers to one `maxps`/`maxpd`.
-    pub fn max(&mut self, a: Value, b: Value) -> Value {
-        let m = self.lt(b, a);
         self.select(m, a, b)
     }
 
@@ -320,10 +303,6 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
     pub fn shl(&mut self, a: Value, n: i64) -> Value {
         let n = self.b.ins().iconst(types::I32, n);
         self.b.ins().ishl(a, n)
-    }
-    pub fn ushr(&mut self, a: Value, n: i64) -> Value {
-        let n = self.b.ins().iconst(types::I32, n);
-        self.b.ins().ushr(a, n)
     }
     pub fn sshr(&mut self, a: Value, n: i64) -> Value {
         let n = self.b.ins().iconst(types::I32, n);

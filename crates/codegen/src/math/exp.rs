@@ -58,9 +58,19 @@ fn reduce_ln2(m: &mut MathBuilder, x: Value) -> (Value, Value, Value) {
 }
 
 pub(crate) fn exp(m: &mut MathBuilder, x: Value) -> Value {
+    exp_dd(m, x, None)
+}
+
+/// `exp(x + tail)` for a double-word argument (`|tail| <= ulp(x)`): `tail` joins the reduced argument, so
+/// `pow` gets the accuracy of its double-double `y log x` into the result.
+pub(crate) fn exp_dd(m: &mut MathBuilder, x: Value, tail: Option<Value>) -> Value {
     let (lo, hi) = exp_limits(m.prec);
     let xc = m.clamp(x, lo, hi);
     let (r, _, n) = reduce_ln2(m, xc);
+    let r = match tail {
+        Some(t) => m.add(r, t),
+        None => r,
+    };
     let tail = expm1_tail(m, r);
     let p = m.add(r, tail);
     let e = m.add_c(p, 1.0);

@@ -116,23 +116,30 @@ register("tanh_f64", lambda: odd_relative(tanh, 14), 1e-40, 0.625)
 
 
 def erf_small(nterms):
-    """erf(x) = x (c0 + c1 x^2 + ...), relative error."""
-    return [(lambda k: lambda x: x ** (2 * k + 1) / erf(x))(k) for k in range(nterms)], lambda x: 1
+    """erf(x) = x + x (c0 + c1 x^2 + ...), relative error: c0 = 2/sqrt(pi) - 1 keeps the rounding of the
+    leading coefficient small."""
+    return odd_relative(erf, nterms, first_power=1)
 
 
-def erfc_scaled(nterms):
-    """erfc(x) = exp(-x^2) g(1/x): fit g(u) = erfc(1/u) exp(1/u^2) = c0 + c1 u + ..., relative error."""
-
-    def g(u):
-        return erfc(1 / u) * exp(1 / u**2)
-
-    return [(lambda k: lambda u: u**k / g(u))(k) for k in range(nterms)], lambda u: 1
+register("erf_small_f32", lambda: erf_small(8), 1e-20, 1.0)
+register("erf_small_f64", lambda: erf_small(14), 1e-40, 1.0)
 
 
-register("erf_small_f32", lambda: erf_small(6), 1e-20, 1.0)
-register("erf_small_f64", lambda: erf_small(11), 1e-40, 1.0)
-register("erfc_f32", lambda: erfc_scaled(10), 1 / 4.0, 1.0)
-register("erfc_f64", lambda: erfc_scaled(20), 1 / 6.0, 1.0)
+def erfcx_piece(nterms, lo, hi):
+    """erfc(x) exp(x^2) on [lo, hi] as a polynomial in t = (x - c) / h, relative error (fitted in t)."""
+    c, h = (mpf(lo) + hi) / 2, (mpf(hi) - lo) / 2
+
+    def g(t):
+        x = c + h * t
+        return erfc(x) * exp(x * x)
+
+    return [(lambda k: lambda t: t**k / g(t))(k) for k in range(nterms)], lambda t: 1
+
+
+ERF_PIECES = [(1.0, 2.0), (2.0, 3.5), (3.5, 6.0)]
+for i, (lo, hi) in enumerate(ERF_PIECES):
+    register(f"erfcx{i}_f32", (lambda lo, hi: lambda: erfcx_piece(9, lo, hi))(lo, hi), -1.0, 1.0)
+    register(f"erfcx{i}_f64", (lambda lo, hi: lambda: erfcx_piece(18, lo, hi))(lo, hi), -1.0, 1.0)
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or FITS:

@@ -29,16 +29,17 @@ const R_F64: [f64; 7] = [
     0.14795963687917557,
 ];
 
-/// ln 2 split so that `k * LN2_HI` is exact for every exponent `k` (the low bits of LN2_HI are zero).
-fn ln2_split(prec: Precision) -> (f64, f64) {
+/// ln 2 split so that `k * ln2_hi` is exact for every exponent `k` (the low bits of LN2_HI are zero).
+pub(crate) fn ln2_split(prec: Precision) -> (f64, f64) {
     prec.pick(
         (0.693_145_751_953_125, 1.428_606_820_309_417_3e-6),
         (6.931_471_803_691_238e-1, 1.908_214_929_270_587_7e-10),
     )
 }
 
-/// `log(u) + c` for `u > 0` finite (normal or subnormal), `c` a tiny correction (zero for plain `log`).
-fn log_kernel(m: &mut MathBuilder, u: Value, c: Option<Value>) -> Value {
+/// Splits `u > 0` finite (normal or subnormal) into `2^k * mant` with `mant` in `[sqrt(2)/2, sqrt(2))`; returns
+/// `(k as float, mant)`.
+pub(crate) fn decompose(m: &mut MathBuilder, u: Value) -> (Value, Value) {
     let prec = m.prec;
     let mant = prec.mantissa_bits();
     // Scale subnormals up by 2^(mant + 2) so that their exponent field is meaningful.
@@ -62,8 +63,13 @@ fn log_kernel(m: &mut MathBuilder, u: Value, c: Option<Value>) -> Value {
     let k = m.add(k, k_adj);
     let m_bits = m.iand_c(ix, mant_mask);
     let m_bits = m.iadd_c(m_bits, sqrt_half_bits);
-    let mm = m.float_from_bits(m_bits);
+    (k, m.float_from_bits(m_bits))
+}
 
+/// `log(u) + c` for `u > 0` finite (normal or subnormal), `c` a tiny correction (zero for plain `log`).
+fn log_kernel(m: &mut MathBuilder, u: Value, c: Option<Value>) -> Value {
+    let prec = m.prec;
+    let (k, mm) = decompose(m, u);
     let f = m.add_c(mm, -1.0);
     let two_plus_f = m.add_c(f, 2.0);
     let s = m.div(f, two_plus_f);

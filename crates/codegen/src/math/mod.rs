@@ -17,18 +17,24 @@
 //! Every emitter panics if `x` is not one of the four float types: that is a bug in the caller (the code
 //! generator), not a user error.
 
+mod atan;
 mod builder;
+mod erf;
 mod exp;
 mod hyperbolic;
 mod log;
+mod pow;
 mod trig;
 
 use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_frontend::FunctionBuilder;
 
+pub use atan::emit_atan2;
+pub use erf::emit_erf;
 pub use exp::{emit_exp, emit_expm1};
 pub use hyperbolic::{emit_logistic, emit_tanh};
 pub use log::{emit_log, emit_log1p};
+pub use pow::emit_pow;
 pub use trig::{emit_cos, emit_sin, emit_tan};
 
 /// `sqrt(x)`: one instruction, correctly rounded.

@@ -10,7 +10,8 @@
 //! Kernels on `[-pi/4, pi/4]` (minimax, `fit.py sin_* cos_*`):
 //! `sin r = r + r^3 S(r^2)` and `cos r = 1 - r^2/2 + r^4 C(r^2)`, the latter with the rounding error of
 //! `1 - r^2/2` added back. The quadrant `n mod 4` picks the kernel and the sign. `tan` is the quotient of the two
-//! kernels (`-cos/sin` in odd quadrants): one division, within ~2 ulp, cheaper than a degree-27 polynomial.
+//! kernels (`-cos/sin` in odd quadrants), corrected once with the exact division residual and the kernels'
+//! rounding errors: two divisions, cheaper than the degree-27 polynomial a direct fit would need.
 
 use cranelift_codegen::ir::Value;
 use cranelift_frontend::FunctionBuilder;
@@ -69,13 +70,24 @@ fn reduce_pio2(m: &mut MathBuilder, x: Value) -> (Value, Value) {
     (r, quadrant)
 }
 
-/// `(sin r, cos r)` on the reduced interval, sharing `r^2`.
-fn kernels(m: &mut MathBuilder, r: Value) -> (Value, Value) {
+/// `sin r` and `cos r` on the reduced interval, each with the rounding error of its last operation (`tan` uses
+/// them; `sin` and `cos` leave them to dead-code elimination).
+struct SinCos {
+    sin: Value,
+    sin_err: Value,
+    cos: Value,
+    cos_err: Value,
+}
+
+fn kernels(m: &mut MathBuilder, r: Value) -> SinCos {
     let prec = m.prec;
     let z = m.mul(r, r);
     let s = m.poly(z, prec.pick(&S_F32[..], &S_F64[..]));
     let rz = m.mul(r, z);
     let sin = m.fma(rz, s, r);
+    // sin = r + rz s rounded; r - sin is exact (they are within a factor 2), so this is its error.
+    let r_minus_sin = m.sub(r, sin);
+    let sin_err = m.fma(rz, s, r_minus_sin);
 
     let c = m.poly(z, prec.pick(&C_F32[..], &C_F64[..]));
     let z2 = m.mul(z, z);
@@ -87,7 +99,9 @@ fn kernels(m: &mut MathBuilder, r: Value) -> (Value, Value) {
     let w_err = m.sub(w_err, hz);
     let tail = m.fma(z2, c, w_err);
     let cos = m.add(w, tail);
-    (sin, cos)
+    let w_minus_cos = m.sub(w, cos);
+    let cos_err = m.add(w_minus_cos, tail);
+    SinCos { sin, sin_err, cos, cos_err }
 }
 
 /// A float holding only a sign bit: set where bit 1 of the quadrant is.
@@ -102,10 +116,10 @@ fn quadrant_sign(m: &mut MathBuilder, quadrant: Value) -> Value {
 fn sin_shifted(m: &mut MathBuilder, x: Value, quadrant_offset: i64) -> Value {
     let (r, q) = reduce_pio2(m, x);
     let q = m.iadd_c(q, quadrant_offset);
-    let (sin, cos) = kernels(m, r);
+    let k = kernels(m, r);
     let odd_bit = m.iand_c(q, 1);
     let odd = m.ieq_c(odd_bit, 1);
-    let y = m.select(odd, cos, sin);
+    let y = m.select(odd, k.cos, k.sin);
     let sign = quadrant_sign(m, q);
     m.xor_sign(y, sign)
 }
@@ -123,15 +137,25 @@ pub(crate) fn cos(m: &mut MathBuilder, x: Value) -> Value {
 
 pub(crate) fn tan(m: &mut MathBuilder, x: Value) -> Value {
     let (r, q) = reduce_pio2(m, x);
-    let (sin, cos) = kernels(m, r);
+    let k = kernels(m, r);
     let odd_bit = m.iand_c(q, 1);
     let odd = m.ieq_c(odd_bit, 1);
     // tan(r + pi/2) = -cos(r) / sin(r).
-    let num = m.select(odd, cos, sin);
-    let den = m.select(odd, sin, cos);
-    let neg_num = m.neg(num);
-    let num = m.select(odd, neg_num, num);
-    let y = m.div(num, den);
+    let num = m.select(odd, k.cos, k.sin);
+    let num_err = m.select(odd, k.cos_err, k.sin_err);
+    let den = m.select(odd, k.sin, k.cos);
+    let den_err = m.select(odd, k.sin_err, k.cos_err);
+    let q0 = m.div(num, den);
+    // One correction step with the exact residual of the division and the kernels' rounding errors:
+    // (num + num_err) - q0 (den + den_err), divided by den.
+    let neg_q0 = m.neg(q0);
+    let res = m.fma(neg_q0, den, num);
+    let res = m.add(res, num_err);
+    let res = m.fma(neg_q0, den_err, res);
+    let corr = m.div(res, den);
+    let y = m.add(q0, corr);
+    let neg_y = m.neg(y);
+    let y = m.select(odd, neg_y, y);
     let zero = m.eq_c(x, 0.0);
     m.select(zero, x, y)
 }
