@@ -167,18 +167,13 @@ pub enum GradError {
     },
 
     /// A tangent or cotangent passed to `jvp`/`vjp` does not match its primal.
-    #[error("{transform}: {what} has type {actual}, but it must have type {expected} ({reason})")]
+    #[error("{transform}: {mismatch}")]
     TangentMismatch {
         /// `jvp` or `vjp`.
         transform: &'static str,
-        /// Which one: `the tangent of argument 1 at [0]`, `the cotangent of output at ['a']`.
-        what: String,
-        /// Its type (or structure).
-        actual: String,
-        /// The type (or structure) it must have.
-        expected: String,
-        /// Why: the tangent type rule, or a structure mismatch.
-        reason: &'static str,
+        /// Which (co)tangent, its type, the type it must have, and why:
+        /// `the tangent of argument 0 has type f32[3], but it must have type f32[2] (...)`.
+        mismatch: String,
     },
 }
 

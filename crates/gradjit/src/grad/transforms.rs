@@ -64,23 +64,20 @@ fn check_tangent(
     primal: &Tree<TensorType>,
     actual: &Tree<TensorType>,
 ) -> Result<(), GradError> {
-    let mismatch = |what: String, actual: String, expected: String, reason| GradError::TangentMismatch {
+    let mismatch = |what: &str, actual: String, expected: String, reason: &str| GradError::TangentMismatch {
         transform,
-        what,
-        actual,
-        expected,
-        reason,
+        mismatch: format!("{what} has type {actual}, but it must have type {expected} ({reason})"),
     };
     if primal.structure() != actual.structure() {
         let reason = "a tangent has the structure of its primal";
-        return Err(mismatch(what.into(), actual.to_string(), primal.to_string(), reason));
+        return Err(mismatch(what, actual.to_string(), primal.to_string(), reason));
     }
     for ((path, p), a) in leaf_paths(primal).iter().zip(primal.leaves()).zip(actual.leaves()) {
         let expected = tangent_ty(p);
         if *a != expected {
             let reason = "a tangent has its primal's shape, and its dtype (float0 for integer and boolean primals)";
             let what = if path.is_empty() { what.to_string() } else { format!("{what} at {path}") };
-            return Err(mismatch(what, a.to_string(), expected.to_string(), reason));
+            return Err(mismatch(&what, a.to_string(), expected.to_string(), reason));
         }
     }
     Ok(())

@@ -150,7 +150,7 @@ mod tests {
         let nested = HashMap::from([("g", vec![x.clone()]), ("h", vec![])]);
         assert_eq!(nested.into_var_tree().structure().to_string(), "{'g': [*], 'h': []}");
         assert_eq!(Option::<Var>::None.into_var_tree().num_leaves(), 0);
-        let slice: &[Var] = &[w.clone()];
+        let slice: &[Var] = std::slice::from_ref(&w);
         assert!(slice.into_var_tree()[0].as_leaf() == Some(&w));
     }
 }
