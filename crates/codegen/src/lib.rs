@@ -167,11 +167,12 @@ impl Inner {
                     // SAFETY: buffers are bound to memory of their planned size; scratch is in the arena.
                     unsafe { k.run(&ptrs, arena.ptr().add(self.layout.scratch[s]), self.threads) };
                 }
-                Step::Host { eqn, prim, inputs, outputs } => {
+                Step::Host { eqn, prim, inputs, outputs, types } => {
                     let ins: Vec<shape_ops::In> =
-                        inputs.iter().map(|&b| shape_ops::In { ptr: ptrs[b], ty: &plan.buffers[b].ty }).collect();
+                        inputs.iter().zip(types).map(|(&b, ty)| shape_ops::In { ptr: ptrs[b], ty }).collect();
+                    let out_types = &types[inputs.len()..];
                     let os: Vec<shape_ops::Out> =
-                        outputs.iter().map(|&b| shape_ops::Out { ptr: ptrs[b], ty: &plan.buffers[b].ty }).collect();
+                        outputs.iter().zip(out_types).map(|(&b, ty)| shape_ops::Out { ptr: ptrs[b], ty }).collect();
                     // SAFETY: as above; host steps never write their inputs.
                     let r = unsafe { shape_ops::run(prim, *eqn, &ins, &os) };
                     if let Err(e) = r {

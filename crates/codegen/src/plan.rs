@@ -90,6 +90,8 @@ pub enum Step {
         prim: Prim,
         inputs: Vec<BufId>,
         outputs: Vec<BufId>,
+        /// The types of the equation's operands and results (a buffer may hold a value of another shape).
+        types: Vec<TensorType>,
     },
 }
 
@@ -171,7 +173,7 @@ impl fmt::Display for Plan {
                         write!(f, "{e}")?;
                     }
                 }
-                Step::Host { eqn, prim, inputs, outputs } => {
+                Step::Host { eqn, prim, inputs, outputs, .. } => {
                     let list = |v: &[BufId]| v.iter().map(|b| format!("buf{b}")).collect::<Vec<_>>().join(", ");
                     writeln!(f, "host {} (eqn {eqn}) ({}) -> ({})", prim.name(), list(inputs), list(outputs))?;
                 }
@@ -782,12 +784,16 @@ impl<'f> Planner<'f> {
                     let k = self.build_kernel(n, steps.len())?;
                     steps.push(Step::Kernel(k));
                 }
-                Node::Host { eqn, inputs, outputs, .. } => steps.push(Step::Host {
-                    eqn: *eqn,
-                    prim: self.f.eqns[*eqn].prim.clone(),
-                    inputs: inputs.clone(),
-                    outputs: outputs.clone(),
-                }),
+                Node::Host { eqn, inputs, outputs, .. } => {
+                    let e = &self.f.eqns[*eqn];
+                    steps.push(Step::Host {
+                        eqn: *eqn,
+                        prim: e.prim.clone(),
+                        inputs: inputs.clone(),
+                        outputs: outputs.clone(),
+                        types: e.inputs.iter().chain(&e.outputs).map(|&v| self.f.ty(v).clone()).collect(),
+                    })
+                }
                 Node::Merged(_) => unreachable!("schedule skips merged nodes"),
             }
         }
