@@ -24,7 +24,6 @@ median, min and max over the samples are reported.
 
 import argparse
 import json
-import resource
 import sys
 import time
 
@@ -280,7 +279,8 @@ def cmd_time(wid, budget_s, compile_repeats):
         compiles.append(time.perf_counter() - t0)
 
     samples, batch = time_steady(lambda: jax.block_until_ready(g(params, rest)), budget_s)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not getrusage's ru_maxrss: the latter keeps the parent's high-water mark across exec.
+    peak = rss_mb("VmHWM")
     print(
         json.dumps(
             {
