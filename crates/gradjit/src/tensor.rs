@@ -21,6 +21,7 @@ use std::rc::Rc;
 
 /// An n-d array value: concrete data, a value being traced, or the error that prevented it.
 #[derive(Clone)]
+#[must_use = "a tensor operation does nothing but compute its result"]
 pub struct Tensor {
     pub(crate) repr: Repr,
 }

@@ -329,8 +329,10 @@ pub(crate) fn apply_function(f: &Function, args: &[Tensor], loc: &Loc) -> Result
         let ins: Vec<&Tensor> =
             e.inputs.iter().map(|&v| env[v.index()].as_ref().ok_or_else(|| undefined(v))).collect::<Result<_>>()?;
         let outs = bind(e.prim.clone(), &ins, e.loc.as_ref().unwrap_or(loc));
-        for (&o, t) in e.outputs.iter().zip(outs) {
-            env[o.index()] = Some(t);
+        // A failed equation may return fewer (poisoned) tensors than it declares outputs.
+        let filler = outs.first().cloned();
+        for (i, &o) in e.outputs.iter().enumerate() {
+            env[o.index()] = outs.get(i).cloned().or_else(|| filler.clone());
         }
     }
     f.outputs.iter().map(|&v| env[v.index()].clone().ok_or_else(|| undefined(v))).collect()

@@ -358,3 +358,23 @@ fn outputs_and_parameters_rebuild_their_structure_with_other_leaves() {
     assert_eq!(<Vec<Tensor> as Param>::rebuild(Tree::List(vec![Tree::Leaf(1), Tree::Leaf(2)])), Some(vec![1, 2]));
     assert_eq!(<Tree<Tensor> as Param>::rebuild(Tree::Leaf(1.5)), Some(Tree::Leaf(1.5)));
 }
+
+#[test]
+fn a_panic_inside_the_traced_function_ends_its_trace() {
+    let leaked: RefCell<Option<Tensor>> = RefCell::new(None);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        make_ir(
+            |x: Tensor| -> Tensor {
+                *leaked.borrow_mut() = Some(x.exp());
+                panic!("user code failed")
+            },
+            ones(2),
+        )
+    }));
+    assert!(r.is_err());
+    assert!(!gradjit::is_tracing());
+    // Its tensors are escaped, and a new trace works normally.
+    let t = leaked.borrow().clone().unwrap();
+    assert!(matches!(t.to_array(), Err(Error::EscapedTensor { .. })));
+    assert!(make_ir(|x: Tensor| x.exp(), ones(2)).is_ok());
+}
