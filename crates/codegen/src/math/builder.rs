@@ -72,11 +72,6 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
         MathBuilder { b, ty, int_ty, prec }
     }
 
-    /// Access to the underlying builder, for the rare instruction this layer does not wrap.
-    pub fn fb(&mut self) -> &mut FunctionBuilder<'f> {
-        self.b
-    }
-
     fn is_vector(&self) -> bool {
         self.ty.is_vector()
     }

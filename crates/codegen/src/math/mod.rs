@@ -26,7 +26,7 @@ mod log;
 mod pow;
 mod trig;
 
-use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_codegen::ir::Value;
 use cranelift_frontend::FunctionBuilder;
 
 pub use atan::emit_atan2;
@@ -48,5 +48,5 @@ pub fn emit_rsqrt(b: &mut FunctionBuilder, x: Value) -> Value {
     let mut m = builder::MathBuilder::new(b, x);
     let s = m.sqrt(x);
     let one = m.c(1.0);
-    m.fb().ins().fdiv(one, s)
+    m.div(one, s)
 }
