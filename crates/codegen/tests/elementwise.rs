@@ -113,7 +113,7 @@ fn binary_fn(prim: Prim, dt: DType, n: usize, b_shape: &[usize]) -> Function {
 }
 
 fn binary_tol(op: BinaryOp) -> Tol {
-    if op == BinaryOp::Pow {
+    if matches!(op, BinaryOp::Pow | BinaryOp::Atan2) {
         Tol::Ulps(6)
     } else {
         Tol::Exact

@@ -1,11 +1,11 @@
-//! Runtime functions that kernels call per element, for the operations that have no CLIF lowering
-//! (yet): integer division and powers with XLA's corner cases, `fmod`, and the transcendentals `math`
-//! does not emit yet (`erf`, `pow`, `atan2`). Each is an `extern "C"` Rust function registered with the JIT
-//! under its name; in vector loops the call is made once per lane.
+//! Runtime functions that kernels call per element, for the operations that have no CLIF lowering:
+//! integer division, remainder and powers with XLA's corner cases, and float `rem` (C `fmod`, exact).
+//! Each is an `extern "C"` Rust function registered with the JIT under its name; in vector loops the call
+//! is made once per lane.
 //!
 //! Their semantics are the interpreter's (`gradjit_ir::interp`), so results agree exactly.
 
-use gradjit_ir::{BinaryOp, DType, UnaryOp};
+use gradjit_ir::{BinaryOp, DType};
 
 /// A runtime function: symbol, address, operand dtypes and result dtype.
 pub struct RtFn {
@@ -90,14 +90,8 @@ int_fns!(div32, rem32, pow32, i32);
 int_fns!(div64, rem64, pow64, i64);
 
 rt! {
-    gj_erf_f32(x: f32) -> f32 = gradjit_ir::interp::erf(x as f64) as f32;
-    gj_erf_f64(x: f64) -> f64 = gradjit_ir::interp::erf(x);
-    gj_pow_f32(x: f32, y: f32) -> f32 = x.powf(y);
-    gj_pow_f64(x: f64, y: f64) -> f64 = x.powf(y);
     gj_fmod_f32(x: f32, y: f32) -> f32 = x % y;
     gj_fmod_f64(x: f64, y: f64) -> f64 = x % y;
-    gj_atan2_f32(x: f32, y: f32) -> f32 = x.atan2(y);
-    gj_atan2_f64(x: f64, y: f64) -> f64 = x.atan2(y);
     gj_div_i32(x: i32, y: i32) -> i32 = div32(x, y);
     gj_div_i64(x: i64, y: i64) -> i64 = div64(x, y);
     gj_rem_i32(x: i32, y: i32) -> i32 = rem32(x, y);
@@ -106,25 +100,12 @@ rt! {
     gj_pow_i64(x: i64, y: i64) -> i64 = pow64(x, y);
 }
 
-/// The runtime function computing a unary operation on `dt`, if it is done by a call.
-pub fn unary(op: UnaryOp, dt: DType) -> Option<&'static str> {
-    Some(match (op, dt) {
-        (UnaryOp::Erf, DType::F32) => "gj_erf_f32",
-        (UnaryOp::Erf, DType::F64) => "gj_erf_f64",
-        _ => return None,
-    })
-}
-
 /// The runtime function computing a binary operation on `dt`, if it is done by a call.
 pub fn binary(op: BinaryOp, dt: DType) -> Option<&'static str> {
     use BinaryOp::*;
     Some(match (op, dt) {
-        (Pow, DType::F32) => "gj_pow_f32",
-        (Pow, DType::F64) => "gj_pow_f64",
         (Rem, DType::F32) => "gj_fmod_f32",
         (Rem, DType::F64) => "gj_fmod_f64",
-        (Atan2, DType::F32) => "gj_atan2_f32",
-        (Atan2, DType::F64) => "gj_atan2_f64",
         (Div, DType::I32) => "gj_div_i32",
         (Div, DType::I64) => "gj_div_i64",
         (Rem, DType::I32) => "gj_rem_i32",

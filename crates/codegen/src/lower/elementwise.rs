@@ -68,6 +68,7 @@ fn math_emitter(op: UnaryOp) -> Option<fn(&mut FunctionBuilder, Value) -> Value>
         UnaryOp::Tan => math::emit_tan,
         UnaryOp::Tanh => math::emit_tanh,
         UnaryOp::Logistic => math::emit_logistic,
+        UnaryOp::Erf => math::emit_erf,
         UnaryOp::Sqrt => math::emit_sqrt,
         UnaryOp::Rsqrt => math::emit_rsqrt,
         _ => return None,
@@ -187,9 +188,6 @@ impl OpEmitter<'_, '_, '_> {
 
     pub fn unary(&mut self, op: UnaryOp, dt: DType, x: Value) -> Result<Value, CodegenError> {
         use UnaryOp::*;
-        if let Some(name) = calls::unary(op, dt) {
-            return self.call(name, &[x]);
-        }
         if dt.is_float() {
             if let Some(emit) = math_emitter(op) {
                 return Ok(emit(self.b, x));
@@ -261,6 +259,12 @@ impl OpEmitter<'_, '_, '_> {
         use BinaryOp::*;
         if let Some(name) = calls::binary(op, dt) {
             return self.call(name, &[a, b]);
+        }
+        match op {
+            Pow if dt.is_float() => return Ok(math::emit_pow(self.b, a, b)),
+            // `atan2(x, y) = atan(x / y)`: the first operand is the ordinate, as in `math::emit_atan2`.
+            Atan2 => return Ok(math::emit_atan2(self.b, a, b)),
+            _ => {}
         }
         let ins = self.b.ins();
         Ok(match (op, dt.is_float()) {
