@@ -220,6 +220,12 @@ impl JacKind {
 }
 
 /// A Jacobian (or Hessian) function of `f`, built by [`jacrev`], [`jacfwd`] or [`hessian`].
+///
+/// Its result nests the structures as JAX does: each leaf of `f`'s output holds, for an int
+/// `argnums`, a tree of the argument's structure whose leaves have shape `out.shape ++
+/// in.shape`, and for a sequence a tuple of such trees, one per argument. A Hessian nests
+/// twice: `((H00, H01), (H10, H11))` for `argnums([0, 1])`. Variables are read at their current
+/// values (not differentiated), and those `f` writes are written back.
 pub struct Jacobian<F, P> {
     f: F,
     kind: JacKind,
@@ -268,7 +274,7 @@ impl<F: TraceFn<P>, P> Jacobian<F, P> {
         self.plans.num_traces()
     }
 
-    /// The Jacobian (or Hessian) at `args`, in JAX's structure (see the [module docs](self)).
+    /// The Jacobian (or Hessian) at `args`, in JAX's structure (see [`Jacobian`]).
     #[track_caller]
     pub fn call(&self, args: impl ArgsFor<P>) -> Result<Tree<Array>> {
         let loc = caller();
