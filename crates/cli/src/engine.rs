@@ -1,6 +1,7 @@
 //! Where functions run: natively through Cranelift, or in the reference interpreter.
 
 use crate::error::CliError;
+use gradjit_codegen::{CompileOptions, Executable};
 use gradjit_ir::{interp, Function, HostArray};
 
 /// An executor of functions.
@@ -22,13 +23,29 @@ impl Engine {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interpreter => "interpreter",
+            Engine::Native => "compiled",
+        }
+    }
+
     /// Runs `f` on `args`.
     pub fn run(self, f: &Function, args: &[HostArray]) -> Result<Vec<HostArray>, CliError> {
         match self {
             Engine::Interpreter => interp::run(f, args).map_err(|e| CliError::compute(format!("interpreter: {e}"))),
-            Engine::Native => {
-                Err(CliError::compute("compiled execution is not available: codegen not built yet (use --interpret)"))
-            }
+            Engine::Native => run_compiled(&compile(f, &CompileOptions::default())?, args),
         }
     }
+}
+
+/// Compiles `f` with the process-wide compiler (and its cache).
+pub fn compile(f: &Function, opts: &CompileOptions) -> Result<Executable, CliError> {
+    gradjit_codegen::compile(f, opts).map_err(|e| CliError::compute(format!("cannot compile: {e}")))
+}
+
+/// Runs a compiled function.
+pub fn run_compiled(exe: &Executable, args: &[HostArray]) -> Result<Vec<HostArray>, CliError> {
+    let refs: Vec<&HostArray> = args.iter().collect();
+    exe.run(&refs).map_err(|e| CliError::compute(format!("compiled code: {e}")))
 }

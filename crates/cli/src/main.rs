@@ -16,6 +16,7 @@
 
 mod cmd;
 mod dot;
+mod dump_dir;
 mod engine;
 mod error;
 mod inputs;

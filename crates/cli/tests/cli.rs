@@ -59,30 +59,37 @@ fn the_examples_are_the_four_the_issue_asks_for() {
 #[test]
 fn check_passes_on_every_example() {
     for file in examples() {
-        gradjit()
-            .args(["check", "--interpret"])
-            .arg(&file)
-            .assert()
-            .success()
-            .stdout(contains("autodiff vs central differences").and(contains("ok: every error is within tolerance")));
+        gradjit().arg("check").arg(&file).assert().success().stdout(
+            contains("autodiff vs central differences")
+                .and(contains("compiled vs interpreter"))
+                .and(contains("FAIL").not())
+                .and(contains("ok: every error is within tolerance")),
+        );
     }
 }
 
 #[test]
-fn every_example_dumps_its_ir_stages() {
+fn every_example_dumps_every_stage() {
     for file in examples() {
-        let out = stdout_of(gradjit().args(["dump", "--stage", "simplified"]).arg(&file));
-        assert!(out.starts_with("# == simplified ("), "{out}");
+        let out = stdout_of(gradjit().arg("dump").arg(&file));
+        let headers: Vec<&str> =
+            out.lines().filter(|l| l.starts_with("# == ")).map(|l| l.split([':', ' ']).nth(2).unwrap()).collect();
+        assert_eq!(headers, ["traced", "simplified", "fused", "clif", "clif-opt", "asm"], "{file:?}");
         let out = stdout_of(gradjit().args(["dump", "--stage", "traced"]).arg(&file));
         let traced = out.lines().skip(1).collect::<Vec<_>>().join("\n");
         let text = std::fs::read_to_string(&file).unwrap();
         let canonical = gradjit_ir::parse_function(&text).unwrap().to_string();
         assert_eq!(traced, canonical);
     }
+    let fused =
+        stdout_of(gradjit().args(["dump", "--stage", "fused", "--argnums", "x,z,v", &example("seed_example.gj")]));
+    assert!(fused.starts_with("# == fused\n") && fused.contains("kernel k0"), "{fused}");
+    let asm = stdout_of(gradjit().args(["dump", "--stage", "asm", &example("lif_step.gj")]));
+    assert!(asm.contains("ret"), "{asm}");
 }
 
 #[test]
-fn every_example_runs_in_the_interpreter() {
+fn every_example_runs_compiled_and_interpreted_alike() {
     let cases: [(&str, &[&str], &[&str]); 4] = [
         ("seed_example.gj", &["x=0", "y=random", "z=0.5", "v=random:3"], &["loss = array("]),
         ("mlp_loss.gj", &["w1=random", "b1=0", "w2=random:1", "b2=0", "x=random:2", "y=random:3"], &["loss = array("]),
@@ -94,16 +101,45 @@ fn every_example_runs_in_the_interpreter() {
         ),
     ];
     for (name, inputs, expected) in cases {
-        let mut cmd = gradjit();
-        cmd.args(["run", "--interpret", &example(name)]);
-        for i in inputs {
-            cmd.args(["--input", i]);
-        }
-        let out = stdout_of(&mut cmd);
+        let run = |extra: &[&str]| {
+            let mut cmd = gradjit();
+            cmd.args(["run", &example(name)]).args(extra);
+            for i in inputs {
+                cmd.args(["--input", i]);
+            }
+            cmd
+        };
+        let out = stdout_of(&mut run(&[]));
         for e in expected {
             assert!(out.contains(e), "{name}: {out}");
         }
+        let compiled = json_of(&mut run(&["--json"]));
+        let interpreted = json_of(&mut run(&["--json", "--interpret"]));
+        let (c, i) = (compiled["outputs"].as_array().unwrap(), interpreted["outputs"].as_array().unwrap());
+        assert_eq!(c.len(), i.len());
+        for (c, i) in c.iter().zip(i) {
+            assert_eq!((&c["name"], &c["shape"]), (&i["name"], &i["shape"]));
+            assert_close(&floats(&c["data"]), &floats(&i["data"]), 1e-5);
+        }
     }
+}
+
+#[test]
+fn bench_reports_compile_time_per_call_and_throughput() {
+    let out = stdout_of(gradjit().args(["bench", &example("seed_example.gj"), "--argnums", "x,z,v", "--time", "0.05"]));
+    assert!(out.starts_with("bench ") && out.contains("gradient with respect to x, z, v, compiled"), "{out}");
+    for row in ["compile ", "first call ", "per call ", "throughput "] {
+        assert!(out.contains(row), "{row} missing in {out}");
+    }
+    let json =
+        json_of(gradjit().args(["bench", &example("lif_step.gj"), "--time", "0.05", "--json", "--threads", "1"]));
+    assert_eq!(json["engine"], "compiled");
+    assert!(json["compile_s"].as_f64().unwrap() > 0.0 && json["median_s"].as_f64().unwrap() > 0.0);
+    // Two f32[16] inputs, two f32[16] outputs.
+    assert_eq!(json["bytes_per_call"], 4 * 16 * 4);
+    let json = json_of(gradjit().args(["bench", &example("lif_step.gj"), "--time", "0.05", "--json", "--interpret"]));
+    assert_eq!((json["engine"].as_str(), json["compile_s"].is_null()), (Some("interpreter"), true));
+    gradjit().args(["bench", &example("lif_step.gj"), "--time", "0"]).assert().code(2);
 }
 
 /// The numbers of BrainPy's documentation for its `Example` (z = 0.5, v = 0.1·arange(10), x = 0).
@@ -115,7 +151,6 @@ fn grad_of_the_seed_example_gives_brainpys_numbers() {
         "--argnums",
         "x,z,v",
         "--return-value",
-        "--interpret",
         "--json",
         "-i",
         "x=0",
@@ -314,10 +349,11 @@ fn dump_shows_grad_and_each_pass_and_its_output_parses_again() {
     let seed = example("seed_example.gj");
     let out = stdout_of(gradjit().args(["dump", &seed, "--argnums", "x,z,v"]));
     let headers: Vec<&str> = out.lines().filter(|l| l.starts_with("# == ")).collect();
-    assert_eq!(headers.len(), 3, "{out}");
+    assert_eq!(headers.len(), 7, "{out}");
     assert!(headers[0].starts_with("# == traced: ") && headers[0].ends_with("(10 equations)"));
     assert!(headers[1].starts_with("# == grad with respect to x, z, v ("));
     assert!(headers[2].starts_with("# == simplified ("));
+    assert_eq!(headers[3..], ["# == fused", "# == clif", "# == clif-opt", "# == asm"]);
 
     let after = stdout_of(gradjit().args(["dump", &seed, "--argnums", "x,z,v", "--after", "dce"]));
     assert!(after.starts_with("# == after dce (round 1): "), "{after}");
@@ -338,11 +374,12 @@ fn dump_shows_grad_and_each_pass_and_its_output_parses_again() {
     );
     assert_eq!(out.lines().filter(|l| l.contains(" = array(")).count(), 4, "{out}");
 
+    let passes: Vec<&str> = gradjit_ir::passes::PIPELINE.iter().map(|(name, _)| *name).collect();
     gradjit()
         .args(["dump", &seed, "--after", "fuse"])
         .assert()
         .code(2)
-        .stderr(contains("unknown pass `fuse`; the passes are fold, algebraic, cse, dce (or all)"));
+        .stderr(contains(format!("unknown pass `fuse`; the passes are {} (or all)", passes.join(", "))));
 }
 
 #[test]
@@ -362,7 +399,7 @@ fn dump_writes_graphviz() {
 #[test]
 fn standard_input_is_read_for_dash() {
     gradjit()
-        .args(["run", "--interpret", "-", "-i", "a=[1, 2]"])
+        .args(["run", "-", "-i", "a=[1, 2]"])
         .write_stdin("{ lambda ; a:f64[2]. let b:f64[2] = mul a a in (b,) }")
         .assert()
         .success()
