@@ -3,7 +3,8 @@
 //! `dispatch_<name>/dispatch` (a cached call on inputs of size 1).
 //!
 //! `cargo bench --bench jit_grad [-- FILTER]`. The engine is chosen by `GRADJIT_BENCH_ENGINE`
-//! (`interp` by default, `hand` for the hand-written loops); each engine runs the workloads it
+//! (`codegen` by default, `interp` for the reference interpreter, `hand` for the hand-written
+//! loops); each engine runs the workloads it
 //! supports ([`Engine::skip_reason`]). The side-by-side
 //! table with JAX comes from scripts/bench_vs_jax.sh, which times the same workloads
 //! (benches/workloads/) in a process each.
@@ -11,7 +12,7 @@
 #[path = "workloads/mod.rs"]
 mod workloads;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::time::Duration;
 use workloads::engine::{by_name, Engine};
 use workloads::{workload, Workload, IDS};
@@ -30,11 +31,15 @@ fn bench(engine: &dyn Engine, w: &Workload, c: &mut Criterion) {
     group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
     if !dispatch {
         group.bench_function("compile", |b| {
-            b.iter(|| {
-                let mut compiled = engine.compile(w).expect("compiles");
-                compiled.call().expect("runs");
-                compiled
-            })
+            b.iter_batched(
+                || engine.forget(),
+                |()| {
+                    let mut compiled = engine.compile(w).expect("compiles");
+                    compiled.call().expect("runs");
+                    compiled
+                },
+                BatchSize::PerIteration,
+            )
         });
     }
     let mut compiled = engine.compile(w).expect("compiles");
@@ -43,7 +48,7 @@ fn bench(engine: &dyn Engine, w: &Workload, c: &mut Criterion) {
 }
 
 fn benches(c: &mut Criterion) {
-    let name = std::env::var("GRADJIT_BENCH_ENGINE").unwrap_or_else(|_| "interp".into());
+    let name = std::env::var("GRADJIT_BENCH_ENGINE").unwrap_or_else(|_| "codegen".into());
     let engine = by_name(&name).expect("GRADJIT_BENCH_ENGINE names an engine");
     for w in selected(engine.as_ref()) {
         bench(engine.as_ref(), &w, c);

@@ -7,8 +7,8 @@
 //! bench_workloads bandwidth BYTES... [--threads T] [--budget S]
 //! ```
 //!
-//! Engines: `interp` (the reference interpreter; small sizes only) and `hand` (hand-written
-//! loops for W1 and W5). Timings follow scripts/bench_jax.py (see benches/workloads/measure.rs):
+//! Engines: `codegen` (the gradient IR compiled by gradjit-codegen), `interp` (the reference
+//! interpreter) and `hand` (hand-written loops for W1 and W5). Timings follow scripts/bench_jax.py (see benches/workloads/measure.rs):
 //! `compile` is the first call (trace, differentiate, simplify, compile, run), `steady` one
 //! cached call. One process runs one workload, so its peak resident memory is that workload's.
 
@@ -91,6 +91,7 @@ fn time(o: &Options) -> BenchResult<()> {
     let mut compiled = None;
     for _ in 0..o.compile_repeats.max(1) {
         drop(compiled.take()); // the previous compilation is freed before the next one is timed
+        engine.forget();
         let t0 = Instant::now();
         let mut c = engine.compile(&w)?;
         c.call()?;

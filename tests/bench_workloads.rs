@@ -104,3 +104,17 @@ fn engines_say_what_they_skip() {
     assert!(Interpreter.skip_reason(&workload("w2").unwrap()).is_none());
     assert!(by_name("nope").is_err());
 }
+
+#[test]
+fn codegen_agrees_with_the_interpreter_and_forgets_its_cache() {
+    let codegen = by_name("codegen").unwrap();
+    for id in ["w1_n1e3", "w4_n1e5", "dispatch_identity"] {
+        let w = workload(id).unwrap();
+        let (compiled, reference) = (gradients(codegen.as_ref(), &w), gradients(&Interpreter, &w));
+        assert_eq!(compiled.len(), reference.len(), "{id}");
+        for (c, r) in compiled.iter().zip(&reference) {
+            assert_allclose(c, r, 1e-5, 1e-8);
+        }
+        codegen.forget();
+    }
+}

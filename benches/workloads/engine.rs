@@ -1,15 +1,15 @@
 //! The ways gradjit can run a workload, behind one interface so that the runner and the
 //! criterion benches time them alike.
 //!
-//! [`Engine::compile`] does everything a first call does (trace, differentiate, simplify,
-//! compile when there is a compiler) and binds the workload's inputs; [`Compiled::call`] is one
-//! steady-state call on them. [`Interpreter`] runs the gradient IR on the reference interpreter
-//! through the same transforms `jit(grad(f))` uses (make_ir, autodiff, simplification): it makes
-//! the harness run end to end before the compiler exists (at a few hundred ms per call at most).
+//! [`Engine::compile`] and the first [`Compiled::call`] together do what the first call of
+//! `jit(grad(f))` does (trace, differentiate, simplify, compile when there is a compiler, run);
+//! later calls are the steady state. [`Interpreter`] is `gradjit::grad` as users call it, on the
+//! reference interpreter: it made the harness run end to end before the compiler existed.
+//! [`super::codegen::Codegen`] compiles the same gradient IR with gradjit-codegen.
 
 use super::{Transform, Workload};
-use gradjit::{make_ir, Array, HostArray, Tensor};
-use gradjit_autodiff::{grad, hvp, select_outputs};
+use gradjit::grad::{Grad, GradResult};
+use gradjit::{grad, make_ir, Array, Tensor};
 use gradjit_ir::{interp, Function};
 
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,6 +26,9 @@ pub trait Engine {
     /// Prepares `w` for steady-state calls: everything the first call of `jit(grad(f))` does
     /// except running it.
     fn compile(&self, w: &Workload) -> BenchResult<Box<dyn Compiled>>;
+    /// Forgets earlier compilations, so that the next [`Engine::compile`] does all the work of a
+    /// first call (called outside the timed region).
+    fn forget(&self) {}
 }
 
 /// A workload prepared by an engine, bound to its inputs.
@@ -36,44 +39,70 @@ pub trait Compiled {
     fn outputs(&self) -> BenchResult<Vec<Array>>;
 }
 
-/// The engine of the name `name` (`interp`, `hand`).
+/// The engine of the name `name` (`interp`, `codegen`, `hand`).
 pub fn by_name(name: &str) -> BenchResult<Box<dyn Engine>> {
     match name {
         "interp" => Ok(Box::new(Interpreter)),
+        "codegen" => Ok(Box::new(super::codegen::Codegen::new()?)),
         "hand" => Ok(Box::new(super::hand::HandWritten)),
-        _ => Err(format!("unknown engine {name:?} (known: interp, hand)").into()),
+        _ => Err(format!("unknown engine {name:?} (known: interp, codegen, hand)").into()),
     }
 }
 
-/// The IR `jit(grad(f))` compiles for `w`: its parameters are `w.params` then `w.rest`, its
-/// outputs the gradients of `w.params` in order (for [`Transform::Identity`], `params[0]`).
+/// A workload's loss takes its differentiated parameters and its other inputs.
+type LossParams = (Vec<Tensor>, Vec<Tensor>);
+
+/// `grad(f)` of a workload's loss, as a function of `(params, rest)`.
+fn loss_grad(w: &Workload) -> Grad<impl Fn(Vec<Tensor>, Vec<Tensor>) -> Tensor, LossParams> {
+    let f = w.f.clone();
+    grad(move |p: Vec<Tensor>, r: Vec<Tensor>| f(p, r))
+}
+
+/// `grad(x -> <grad(inner)(x), u>)` as a function of `(x, u)`: the Hessian-vector product as
+/// JAX's workload writes it (reverse over reverse, the inner grad inlined into the outer trace).
+fn hvp_grad(
+    inner: fn(&Tensor) -> Tensor,
+) -> Grad<impl Fn(Tensor, Tensor) -> gradjit::Result<Tensor>, (Tensor, Tensor)> {
+    let inner_grad = grad(move |x: Tensor| inner(&x));
+    grad(move |x: Tensor, u: Tensor| -> gradjit::Result<Tensor> {
+        let gx = inner_grad.apply(&x)?;
+        let gx = gx.arg_grad(0).ok_or_else(|| gradjit::Error::Argument("no gradient of x".into()))?;
+        Ok(gx.dot(&u))
+    })
+}
+
+/// The IR `jit(grad(f))` compiles for `w`, traced through the user API: its parameters are
+/// `w.params` then `w.rest` (for [`Transform::Identity`], `params[0]`), its outputs the
+/// gradients of `w.params` in order.
 pub fn gradient_ir(w: &Workload) -> BenchResult<Function> {
-    let np = w.params.len();
-    match w.transform {
-        Transform::Grad => {
-            let f = w.f.clone();
-            let traced = make_ir(move |p: Vec<Tensor>, r: Vec<Tensor>| f(p, r), (w.params.clone(), w.rest.clone()))?;
-            let wrt: Vec<usize> = (0..np).collect();
-            // grad returns the loss then the gradients; jax.grad returns the gradients only.
-            let g = grad(traced.function(), &wrt)?;
-            Ok(select_outputs(&g, &(1..=np).collect::<Vec<_>>())?)
-        }
-        Transform::HvpOf(inner) => {
-            // grad(x -> <grad(inner)(x), u>) is H u; forward over reverse computes the same.
-            let traced = make_ir(move |x: Tensor| inner(&x), &w.params[0])?;
-            Ok(hvp(traced.function(), &[0])?)
-        }
-        Transform::Identity => Ok(make_ir(|x: Tensor| x, &w.params[0])?.into_function()),
+    let traced = match w.transform {
+        Transform::Grad => make_ir(loss_grad(w), (w.params.clone(), w.rest.clone()))?,
+        Transform::HvpOf(inner) => make_ir(hvp_grad(inner), (&w.params[0], &w.rest[0]))?,
+        Transform::Identity => make_ir(|x: Tensor| x, &w.params[0])?,
+    };
+    if traced.function().params.len() != traced.num_explicit_inputs() {
+        return Err(format!("{}: the traced gradient reads variables or captures tensors", w.id).into());
     }
+    Ok(traced.into_function())
 }
 
-/// Runs the gradient IR on the reference interpreter.
+/// The user API on the reference interpreter: `gradjit::grad(f)` called on the workload's
+/// arguments (its first call traces, differentiates and simplifies; later calls find the
+/// differentiated IR in the per-signature cache and run it). The identity, which has no
+/// gradient, runs its traced IR.
 pub struct Interpreter;
 
+/// A prepared call returning the gradients, flat.
+type Call = Box<dyn FnMut() -> BenchResult<Vec<Array>>>;
+
 struct Interpreted {
-    ir: Function,
-    args: Vec<HostArray>,
-    outputs: Vec<HostArray>,
+    call: Call,
+    outputs: Vec<Array>,
+}
+
+/// The gradients of argument 0 (a tree for a `Vec` argument), flat.
+fn leaves(g: GradResult<Array>) -> BenchResult<Vec<Array>> {
+    Ok(g.arg_grad_tree(0).ok_or("the gradient has no argument part")?.leaves().into_iter().cloned().collect())
 }
 
 impl Engine for Interpreter {
@@ -82,20 +111,35 @@ impl Engine for Interpreter {
     }
 
     fn compile(&self, w: &Workload) -> BenchResult<Box<dyn Compiled>> {
-        let ir = gradient_ir(w)?;
-        let args: Vec<HostArray> = w.params.iter().chain(&w.rest).map(|a| a.as_host().clone()).collect();
-        let args = args[..ir.params.len()].to_vec(); // the identity takes params[0] only
-        Ok(Box::new(Interpreted { ir, args, outputs: Vec::new() }))
+        let (params, rest) = (w.params.clone(), w.rest.clone());
+        let call: Call = match w.transform {
+            Transform::Grad => {
+                let g = loss_grad(w);
+                Box::new(move || leaves(g.call((params.clone(), rest.clone()))?))
+            }
+            Transform::HvpOf(inner) => {
+                let g = hvp_grad(inner);
+                Box::new(move || leaves(g.call((&params[0], &rest[0]))?))
+            }
+            Transform::Identity => {
+                let ir = gradient_ir(w)?;
+                let x = params[0].as_host().clone();
+                Box::new(move || {
+                    Ok(interp::run(&ir, std::slice::from_ref(&x))?.into_iter().map(Array::from_host).collect())
+                })
+            }
+        };
+        Ok(Box::new(Interpreted { call, outputs: Vec::new() }))
     }
 }
 
 impl Compiled for Interpreted {
     fn call(&mut self) -> BenchResult<()> {
-        self.outputs = interp::run(&self.ir, &self.args)?;
+        self.outputs = (self.call)()?;
         Ok(())
     }
 
     fn outputs(&self) -> BenchResult<Vec<Array>> {
-        Ok(self.outputs.iter().cloned().map(Array::from_host).collect())
+        Ok(self.outputs.clone())
     }
 }

@@ -10,6 +10,7 @@
 #![allow(dead_code)] // each including target uses part of the harness
 
 pub mod bandwidth;
+pub mod codegen;
 pub mod engine;
 pub mod hand;
 pub mod inputs;
@@ -81,7 +82,7 @@ pub fn workload(id: &str) -> Option<Workload> {
         "w1_n1e5" => w1("w1_n1e5", "W1 seed", "n=1e5", 100_000),
         "w1_n1e6" => w1("w1_n1e6", "W1 seed", "n=1e6", 1_000_000),
         "w1_n1e7" => w1("w1_n1e7", "W1 seed", "n=1e7", 10_000_000),
-        "dispatch_w1" => w1("dispatch_w1", "dispatch: W1", "n=1", 1),
+        "dispatch_w1" => Workload { min_bytes: None, ..w1("dispatch_w1", "dispatch: W1", "n=1", 1) },
         "w2" => w2(),
         "w3" => w3(),
         "w4_n1e5" => w4("w4_n1e5", "n=1e5", 100_000),
