@@ -37,6 +37,30 @@ pub use log::{emit_log, emit_log1p};
 pub use pow::emit_pow;
 pub use trig::{emit_cos, emit_sin, emit_tan};
 
+/// An emitter of a one-argument function.
+pub type UnaryEmitter = fn(&mut FunctionBuilder, Value) -> Value;
+/// An emitter of a two-argument function.
+pub type BinaryEmitter = fn(&mut FunctionBuilder, Value, Value) -> Value;
+
+/// Every one-argument emitter by name, for table-driven lowering.
+pub const UNARY: [(&str, UnaryEmitter); 12] = [
+    ("exp", emit_exp),
+    ("expm1", emit_expm1),
+    ("log", emit_log),
+    ("log1p", emit_log1p),
+    ("tanh", emit_tanh),
+    ("logistic", emit_logistic),
+    ("sin", emit_sin),
+    ("cos", emit_cos),
+    ("tan", emit_tan),
+    ("erf", emit_erf),
+    ("sqrt", emit_sqrt),
+    ("rsqrt", emit_rsqrt),
+];
+
+/// Every two-argument emitter by name: `pow(x, y)` and `atan2(y, x)`.
+pub const BINARY: [(&str, BinaryEmitter); 2] = [("pow", emit_pow), ("atan2", emit_atan2)];
+
 /// `sqrt(x)`: one instruction, correctly rounded.
 pub fn emit_sqrt(b: &mut FunctionBuilder, x: Value) -> Value {
     builder::MathBuilder::new(b, x).sqrt(x)
