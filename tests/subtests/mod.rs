@@ -29,6 +29,7 @@ pub const SUBTESTS: &[(&str, SubTest)] = &[
     ("algebraic", simplify::algebraic),
     ("cse", simplify::cse),
     ("dce", simplify::dce),
+    ("licm", simplify::licm),
 ];
 
 /// The subtest called `name`.

@@ -1,4 +1,4 @@
-//! `test simplify`, `test fold`, `test algebraic`, `test cse`, `test dce`: the input after the
+//! `test simplify`, `test fold`, `test algebraic`, `test licm`, `test cse`, `test dce`: the input after the
 //! whole pipeline (`gradjit_ir::passes::simplify`) or after one pass.
 //!
 //! Besides comparing the text, every file checks what the pass promises: the input and the
@@ -24,6 +24,9 @@ pub fn cse(f: &Function, args: &Args) -> Result<String, String> {
 }
 pub fn dce(f: &Function, args: &Args) -> Result<String, String> {
     run_pass(f, args, passes::dce::dce)
+}
+pub fn licm(f: &Function, args: &Args) -> Result<String, String> {
+    run_pass(f, args, passes::licm::licm)
 }
 
 fn run_pass(f: &Function, args: &Args, pass: Pass) -> Result<String, String> {

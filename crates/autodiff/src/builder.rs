@@ -15,10 +15,21 @@ use std::sync::Arc;
 /// The outputs of one equation.
 pub(crate) type Outs = SmallVec<[Value; 1]>;
 
+/// What a JVP is built for: to be evaluated (forward mode), or to be linearized and transposed
+/// (reverse mode). Only `custom_vjp_call` differentiates differently: its rule exists for reverse
+/// mode alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Forward,
+    Linearize,
+}
+
 /// Appends equations to a function, tagging them with the location of the equation they derive from.
 pub(crate) struct Builder<'f> {
     pub f: &'f mut Function,
     pub loc: Option<Loc>,
+    /// What the JVP rules emitting through this builder are building.
+    pub mode: Mode,
 }
 
 macro_rules! unary_methods {
@@ -39,7 +50,12 @@ macro_rules! binary_methods {
 
 impl<'f> Builder<'f> {
     pub fn new(f: &'f mut Function) -> Builder<'f> {
-        Builder { f, loc: None }
+        Builder { f, loc: None, mode: Mode::Forward }
+    }
+
+    /// A builder for a JVP built in `mode`.
+    pub fn with_mode(f: &'f mut Function, mode: Mode) -> Builder<'f> {
+        Builder { f, loc: None, mode }
     }
 
     pub fn ty(&self, v: Value) -> TensorType {

@@ -32,6 +32,19 @@ pub enum AdError {
     /// An output that should not depend on the linear inputs does.
     #[error("output {index} ({ty}) depends on the linear inputs, so it cannot be passed through a transpose")]
     LinearOutput { index: usize, ty: TensorType },
+    /// Reverse mode met a `while` loop that carries derivatives (JAX's error for `while_loop`).
+    #[error(
+        "reverse-mode differentiation does not work for while_loop: its number of steps is known only once it has \
+         run, so the steps to differentiate backwards cannot be saved. Use scan, or fori_loop with static bounds \
+         (which becomes a scan); forward mode (jvp) does work"
+    )]
+    WhileLoopReverse,
+    /// Forward mode met a `custom_vjp_call`, which has a reverse-mode rule only (as in JAX).
+    #[error(
+        "forward-mode differentiation (jvp, jacfwd, hessians) does not work through a custom_vjp function: its rule \
+         only says how to pull cotangents back; give the function a custom_jvp rule instead"
+    )]
+    CustomVjpForward,
     /// The input function uses a value before defining it (the verifier rejects such functions).
     #[error("value #{value} is used before it is defined; verify the function before differentiating it")]
     Undefined { value: usize },

@@ -11,7 +11,7 @@
 //! the small inputs Jacobians and Hessians are used on. A batching transform (`vmap`) would
 //! replace the calls with one batched evaluation.
 
-use crate::builder::Builder;
+use crate::builder::{Builder, Mode};
 use crate::error::AdError;
 use crate::jvp::{jvp_function, jvp_into};
 use crate::partial_eval::partial_eval;
@@ -97,7 +97,7 @@ pub fn jacfwd(f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
     for &j in wrt {
         let mut only_j = vec![false; f.params.len()];
         only_j[j] = true;
-        let (jf, nonzero) = jvp_function(f, &only_j, false)?;
+        let (jf, nonzero) = jvp_function(f, &only_j, false, Mode::Forward)?;
         let mut linear = vec![false; f.params.len()];
         linear.push(true);
         let split = partial_eval(&jf, &linear)?;
@@ -136,7 +136,7 @@ pub fn jacrev(f: &Function, wrt: &[usize]) -> Result<Function, AdError> {
     let mask = check_inputs(f, wrt)?;
     let (mut g, xs) = with_params_of(f);
     let mut b = Builder::new(&mut g);
-    let (jf, nonzero) = jvp_function(f, &mask, false)?;
+    let (jf, nonzero) = jvp_function(f, &mask, false, Mode::Linearize)?;
     let n_params = f.params.len();
     let linear: Vec<bool> = std::iter::repeat_n(false, n_params).chain(std::iter::repeat_n(true, wrt.len())).collect();
     let split = partial_eval(&jf, &linear)?;

@@ -9,7 +9,7 @@
 //! The tangent of a value of type `T` has type `T` with dtype [`DType::tangent`](gradjit_ir::DType::tangent): `float0` for
 //! integers and booleans, whose tangents are always (symbolic) zero.
 
-use crate::builder::{lookup, Builder};
+use crate::builder::{lookup, Builder, Mode};
 use crate::error::AdError;
 use crate::rules;
 use gradjit_ir::{Function, ShapeError, Value};
@@ -74,6 +74,7 @@ pub(crate) fn jvp_function(
     f: &Function,
     tangent_params: &[bool],
     instantiate: bool,
+    mode: Mode,
 ) -> Result<(Function, Vec<bool>), AdError> {
     let mut g = Function::new();
     let primals: Vec<Value> = f.params.iter().map(|&p| g.add_param(f.ty(p).clone())).collect();
@@ -82,7 +83,7 @@ pub(crate) fn jvp_function(
         let ty = f.ty(p);
         tangents.push(has.then(|| g.add_param(ty.with_dtype(ty.dtype.tangent()))).filter(|_| ty.dtype.is_inexact()));
     }
-    let mut b = Builder::new(&mut g);
+    let mut b = Builder::with_mode(&mut g, mode);
     let (outs, touts) = jvp_into(&mut b, f, &primals, &tangents)?;
     let mut outputs = outs.clone();
     let mut nonzero = Vec::with_capacity(touts.len());
@@ -104,6 +105,6 @@ pub(crate) fn jvp_function(
 /// The result takes `f`'s parameters then one tangent per parameter (dtype
 /// [`DType::tangent`](gradjit_ir::DType::tangent) of the parameter's), and returns `f`'s outputs then one tangent per output.
 pub fn jvp(f: &Function) -> Result<Function, AdError> {
-    let (g, _) = jvp_function(f, &vec![true; f.params.len()], true)?;
+    let (g, _) = jvp_function(f, &vec![true; f.params.len()], true, Mode::Forward)?;
     Ok(crate::finish(g))
 }

@@ -24,6 +24,7 @@
 //! ```
 
 mod builder;
+mod control;
 mod error;
 mod jacobian;
 mod jvp;

@@ -4,7 +4,7 @@
 //! [`crate::transpose`] runs the JVP's primal equations forwards and its tangent equations
 //! backwards, in one function.
 
-use crate::builder::Builder;
+use crate::builder::{Builder, Mode};
 use crate::error::AdError;
 use crate::jvp::jvp_function;
 use crate::transpose::transpose_into;
@@ -32,7 +32,10 @@ pub(crate) fn pullback_into(
     out_cts: &[Option<Value>],
 ) -> Result<(Vec<Value>, Vec<Value>), AdError> {
     let mask = wrt_mask(f, wrt)?;
-    let (jf, _) = jvp_function(f, &mask, true)?;
+    let (jf, _) = jvp_function(f, &mask, true, Mode::Linearize)?;
+    // Loop-invariant code out of loop bodies first, so that the backward pass reads invariant
+    // residuals (a weight's transpose, say) once instead of stacking a copy per step.
+    let jf = gradjit_ir::passes::licm::licm(&jf);
     let n_wrt = wrt.len();
     let linear: Vec<bool> = std::iter::repeat_n(false, xs.len()).chain(std::iter::repeat_n(true, n_wrt)).collect();
     let args: Vec<Option<Value>> = xs.iter().copied().map(Some).chain(std::iter::repeat_n(None, n_wrt)).collect();

@@ -11,12 +11,12 @@
 //! JAX's "linearize, then transpose".
 
 use crate::builder::{lookup, Builder};
+use crate::control::{self, Source};
 use crate::error::AdError;
-use crate::partial_eval::{linear_values, partial_eval};
+use crate::partial_eval::linear_values;
 use crate::rules::transpose::{transpose as transpose_rule, Operand};
 use gradjit_ir::{shape_rules, Function, Prim, TensorType, Value};
 use smallvec::SmallVec;
-use std::sync::Arc;
 
 /// The result of [`transpose_into`].
 pub(crate) struct Transposed {
@@ -55,7 +55,8 @@ pub(crate) fn transpose_into(
     }
     let saved = b.loc.clone();
 
-    // Forward: the non-linear equations, and the primal halves of partly linear calls.
+    // Forward: the non-linear equations, and the primal halves of partly linear calls, scans and
+    // conds.
     let mut linear_eqns: Vec<(usize, LinearEqn)> = Vec::new();
     for (k, e) in f.eqns.iter().enumerate() {
         b.loc = e.loc.clone();
@@ -77,22 +78,29 @@ pub(crate) fn transpose_into(
                 (Operand::Primal(lookup(&env, v)?), None)
             })
         };
-        let eqn = match &e.prim {
-            // Split the body: its primal part runs now, its linear part is transposed below.
-            Prim::Call { body } => {
-                let mask: SmallVec<[bool; 3]> = e.inputs.iter().map(|&v| lin[v.index()]).collect();
-                let split = partial_eval(body, &mask)?;
-                let pins = e.inputs.iter().filter(|&&v| !lin[v.index()]).map(|&v| lookup(&env, v)).collect::<Result<
-                    SmallVec<[Value; 3]>,
-                    _,
-                >>(
-                )?;
-                let pouts = if split.primal.outputs.is_empty() {
-                    Vec::new()
-                } else {
-                    b.emit(Prim::Call { body: Arc::new(crate::finish(split.primal)) }, &pins)?.into_vec()
+        let mask: SmallVec<[bool; 3]> = e.inputs.iter().map(|&v| lin[v.index()]).collect();
+        let eqn = match control::split_eqn(&e.prim, &mask)? {
+            // Split the equation: its primal half runs now, its linear half is transposed below.
+            Some(split) => {
+                let pins = split
+                    .primal_operands
+                    .iter()
+                    .map(|&i| lookup(&env, e.inputs[i]))
+                    .collect::<Result<SmallVec<[Value; 3]>, _>>()?;
+                let pouts = match split.primal {
+                    Some(p) => b.emit(p, &pins)?.into_vec(),
+                    None => Vec::new(),
                 };
                 let (nonlinear_outs, residuals) = pouts.split_at(pouts.len() - split.num_residuals);
+                let (mut operands, mut operand_values) = (SmallVec::new(), SmallVec::new());
+                for source in &split.linear_operands {
+                    let (o, v) = match *source {
+                        Source::Residual(r) => (Operand::Primal(residuals[r]), None),
+                        Source::Operand(i) => operand(e.inputs[i])?,
+                    };
+                    operands.push(o);
+                    operand_values.push(v);
+                }
                 let mut nonlinear_outs = nonlinear_outs.iter();
                 let mut outputs = SmallVec::new();
                 for (&o, &is_lin) in e.outputs.iter().zip(&split.output_is_linear) {
@@ -102,15 +110,9 @@ pub(crate) fn transpose_into(
                         env[o.index()] = nonlinear_outs.next().copied();
                     }
                 }
-                let mut operands: SmallVec<[Operand; 3]> = residuals.iter().map(|&r| Operand::Primal(r)).collect();
-                let mut operand_values: SmallVec<[Option<Value>; 3]> = residuals.iter().map(|_| None).collect();
-                for &v in e.inputs.iter().filter(|&&v| lin[v.index()]) {
-                    operands.push(Operand::Linear(f.ty(v).clone()));
-                    operand_values.push(Some(v));
-                }
-                LinearEqn { prim: Prim::Call { body: Arc::new(split.linear) }, operands, operand_values, outputs }
+                LinearEqn { prim: split.linear, operands, operand_values, outputs }
             }
-            _ => {
+            None => {
                 let (operands, operand_values) = e.inputs.iter().map(|&v| operand(v)).collect::<Result<_, _>>()?;
                 LinearEqn { prim: e.prim.clone(), operands, operand_values, outputs: e.outputs.clone() }
             }

@@ -50,8 +50,17 @@ enum Spec {
     Differentiable(Vec<Case>),
     /// Zero derivative: tangents and cotangents are exactly zero.
     Zero(Vec<Case>),
+    /// Forward mode only (finite differences); reverse mode is the error containing the text
+    /// (`while` loops).
+    ForwardOnly(Vec<Case>, &'static str),
+    /// Reverse mode only (finite differences); forward mode is the error containing the text
+    /// (`custom_vjp_call`).
+    ReverseOnly(Vec<Case>, &'static str),
+    /// Linear but not evaluable: transposing the case with respect to its parameters after the
+    /// first must give the function that follows (`custom_lin`).
+    Transposed(Vec<(Case, Function)>),
 }
-use Spec::{Differentiable as D, Zero as Z};
+use Spec::{Differentiable as D, ForwardOnly, ReverseOnly, Transposed, Zero as Z};
 
 fn ty(dtype: DType, dims: &[usize]) -> TensorType {
     TensorType::new(dtype, dims)
@@ -450,17 +459,219 @@ fn spec(kind: PrimKind) -> Spec {
                 &[Any, Any],
             ),
         ]),
+        PrimKind::Scan
+        | PrimKind::While
+        | PrimKind::Cond
+        | PrimKind::CustomJvp
+        | PrimKind::CustomVjp
+        | PrimKind::CustomLin => control_spec(kind),
+    }
+}
+
+/// The primitives with sub-functions: loops, branches and custom derivatives.
+fn control_spec(kind: PrimKind) -> Spec {
+    match kind {
+        PrimKind::Scan => D(vec![
+            Case::text(
+                "scan of h' = tanh(w·h + x), ys = h'·h",
+                "{ lambda ; a:f64[3] b:f64[3] c:f64[4,3]. let
+                    d:f64[3] e:f64[4,3] = scan[length=4 reverse=false num_consts=1 num_carry=1 body={ lambda ; a:f64[3] b:f64[3] c:f64[3]. let
+                        d:f64[3] = mul a b
+                        e:f64[3] = add d c
+                        f:f64[3] = tanh e
+                        g:f64[3] = mul f b
+                      in (f, g) }] a b c
+                  in (d, e) }",
+                &[Any, Any, Any],
+            ),
+            Case::text(
+                "reversed scan with an integer counter carry and a scalar const",
+                "{ lambda ; a:f64[] b:f64[2] c:f64[5,2]. let
+                    d:i32[] = constant[value=0]
+                    e:i32[] f:f64[2] g:f64[5,2] = scan[length=5 reverse=true num_consts=1 num_carry=2 body={ lambda ; a:f64[] b:i32[] c:f64[2] d:f64[2]. let
+                        e:i32[] = constant[value=1]
+                        f:i32[] = add b e
+                        g:f64[] = convert_element_type[new_dtype=f64] b
+                        h:f64[2] = broadcast_in_dim[shape=(2,) broadcast_dimensions=()] g
+                        i:f64[2] = mul d h
+                        j:f64[2] = broadcast_in_dim[shape=(2,) broadcast_dimensions=()] a
+                        k:f64[2] = mul c j
+                        l:f64[2] = add k i
+                        m:f64[2] = sin l
+                      in (f, l, m) }] a d b c
+                  in (f, g) }",
+                &[Unit, Any, Any],
+            ),
+            Case::text(
+                "scan whose carry starts as a constant and gets a tangent from the const",
+                "{ lambda ; a:f64[3] b:f64[6,3]. let
+                    c:f64[3] = constant[value=0.0]
+                    d:f64[3] = scan[length=6 reverse=false num_consts=1 num_carry=1 body={ lambda ; a:f64[3] b:f64[3] c:f64[3]. let
+                        d:f64[3] = mul a c
+                        e:f64[3] = cos b
+                        f:f64[3] = add e d
+                      in (f,) }] a c b
+                  in (d,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "scan of a matrix recurrence h' = tanh(W h + x)",
+                "{ lambda ; a:f64[3,3] b:f64[3] c:f64[4,3]. let
+                    d:f64[3] e:f64[4,3] = scan[length=4 reverse=false num_consts=1 num_carry=1 body={ lambda ; a:f64[3,3] b:f64[3] c:f64[3]. let
+                        d:f64[3] = dot_general[lhs_contract=(1,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] a b
+                        e:f64[3] = add d c
+                        f:f64[3] = tanh e
+                      in (f, f) }] a b c
+                    f:f64[] = reduce_sum[axes=(0, 1)] e
+                  in (d, f) }",
+                &[Unit, Any, Any],
+            ),
+            Case::text(
+                "scan nested in a scan",
+                "{ lambda ; a:f64[2] b:f64[3,2,2]. let
+                    c:f64[2] = scan[length=3 reverse=false num_consts=0 num_carry=1 body={ lambda ; a:f64[2] b:f64[2,2]. let
+                        c:f64[2] = scan[length=2 reverse=true num_consts=0 num_carry=1 body={ lambda ; a:f64[2] b:f64[2]. let
+                            c:f64[2] = mul a b
+                            d:f64[2] = sin c
+                          in (d,) }] a b
+                      in (c,) }] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            Case::text(
+                "scan with a cond in its body, on an integer slice",
+                "{ lambda ; a:f64[2] b:i32[4] c:f64[4,2]. let
+                    d:f64[2] = scan[length=4 reverse=false num_consts=0 num_carry=1 body={ lambda ; a:f64[2] b:i32[] c:f64[2]. let
+                        d:f64[2] = cond[branches=({ lambda ; a:f64[2] b:f64[2]. let c:f64[2] = mul a b in (c,) }, { lambda ; a:f64[2] b:f64[2]. let
+                            c:f64[2] = sin a
+                            d:f64[2] = add c b
+                          in (d,) })] b a c
+                      in (d,) }] a b c
+                  in (d,) }",
+                &[Any, Index(2), Any],
+            ),
+        ]),
+        PrimKind::Cond => D(vec![
+            Case::text(
+                "switch of three branches with different residuals, index clamped",
+                "{ lambda ; a:i32[] b:f64[3] c:f64[3]. let
+                    d:f64[3] e:f64[3] = cond[branches=({ lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = sin a
+                        d:f64[3] = mul c b
+                      in (d, a) }, { lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = mul a a
+                      in (c, b) }, { lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = exp b
+                        d:f64[3] = constant[value=1.0]
+                      in (c, d) })] a b c
+                  in (d, e) }",
+                &[Index(4), Any, Any],
+            ),
+            Case::text(
+                "cond on a bool computed from the operand",
+                "{ lambda ; a:f64[2] b:f64[2]. let
+                    c:f64[] = reduce_sum[axes=(0,)] a
+                    d:f64[] = constant[value=0.0]
+                    e:bool[] = gt c d
+                    f:f64[2] = cond[branches=({ lambda ; a:f64[2] b:f64[2]. let c:f64[2] = div a b in (c,) }, { lambda ; a:f64[2] b:f64[2]. let
+                        c:f64[2] = tanh a
+                      in (c,) })] e a b
+                  in (f,) }",
+                &[Any, NonZero],
+            ),
+        ]),
+        PrimKind::While => ForwardOnly(
+            vec![Case::text(
+                "while i < n: x = sin(w·x)",
+                "{ lambda ; a:i32[] b:f64[2] c:f64[2]. let
+                    d:i32[] = constant[value=0]
+                    e:i32[] f:f64[2] = while[cond_consts=1 body_consts=1 cond={ lambda ; a:i32[] b:i32[] c:f64[2]. let
+                        d:bool[] = lt b a
+                      in (d,) } body={ lambda ; a:f64[2] b:i32[] c:f64[2]. let
+                        d:i32[] = constant[value=1]
+                        e:i32[] = add b d
+                        f:f64[2] = mul c a
+                        g:f64[2] = sin f
+                      in (e, g) }] a c d b
+                  in (f,) }",
+                &[Index(4), Any, Any],
+            )],
+            "reverse-mode differentiation does not work for while_loop",
+        ),
+        PrimKind::CustomJvp => D(vec![Case::text(
+            "custom_jvp of sin with its true derivative",
+            "{ lambda ; a:f64[3]. let
+                b:f64[3] = custom_jvp_call[body={ lambda ; a:f64[3]. let b:f64[3] = sin a in (b,) } jvp={ lambda ; a:f64[3] b:f64[3]. let
+                    c:f64[3] = sin a
+                    d:f64[3] = cos a
+                    e:f64[3] = mul b d
+                  in (c, e) }] a
+                c:f64[3] = mul b a
+              in (c,) }",
+            &[Any],
+        )]),
+        PrimKind::CustomVjp => ReverseOnly(
+            vec![Case::text(
+                "custom_vjp of sin(a·b) with its true derivative and residuals",
+                "{ lambda ; a:f64[3] b:f64[3]. let
+                    c:f64[3] = custom_vjp_call[body={ lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = mul a b
+                        d:f64[3] = sin c
+                      in (d,) } fwd={ lambda ; a:f64[3] b:f64[3]. let
+                        c:f64[3] = mul a b
+                        d:f64[3] = sin c
+                        e:f64[3] = cos c
+                      in (d, e, a, b) } bwd={ lambda ; e:f64[3] a:f64[3] b:f64[3] g:f64[3]. let
+                        h:f64[3] = mul g e
+                        i:f64[3] = mul h b
+                        j:f64[3] = mul h a
+                      in (i, j) }] a b
+                    d:f64[3] = mul c a
+                  in (d,) }",
+                &[Any, Any],
+            )],
+            "forward-mode differentiation (jvp, jacfwd, hessians) does not work through a custom_vjp function",
+        ),
+        PrimKind::CustomLin => Transposed(vec![(
+            Case::text(
+                "custom_lin with residual r and bwd(r, g) = g·r",
+                "{ lambda ; a:f64[3] b:f64[3]. let
+                    c:f64[3] = custom_lin[num_res=1 bwd={ lambda ; a:f64[3] b:f64[3]. let c:f64[3] = mul b a in (c,) }] a b
+                  in (c,) }",
+                &[Any, Any],
+            ),
+            parse("{ lambda ; a:f64[3] b:f64[3]. let c:f64[3] = mul b a in (c,) }"),
+        )]),
+        _ => unreachable!("not a primitive with sub-functions"),
     }
 }
 
 /// A case with its derivative functions, built once.
 struct Prepared {
     case: Case,
-    jvp: Function,
-    vjp: Function,
+    /// `None` for a primitive with a reverse-mode rule only.
+    jvp: Option<Function>,
+    /// `None` for a primitive with a forward-mode rule only.
+    vjp: Option<Function>,
     /// The differentiable (inexact) parameters.
     wrt: Vec<usize>,
     zero: bool,
+}
+
+/// A linear primitive that cannot be evaluated, and the transpose it must have.
+struct TransposeCase {
+    case: Case,
+    want: Function,
+}
+
+fn transposed_cases() -> Vec<TransposeCase> {
+    PrimKind::all()
+        .into_iter()
+        .flat_map(|k| match spec(k) {
+            Transposed(cases) => cases.into_iter().map(|(case, want)| TransposeCase { case, want }).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 fn prepared() -> &'static [Prepared] {
@@ -468,9 +679,12 @@ fn prepared() -> &'static [Prepared] {
     CASES.get_or_init(|| {
         let mut out = Vec::new();
         for kind in PrimKind::all() {
-            let (zero, cases) = match spec(kind) {
-                D(cases) => (false, cases),
-                Z(cases) => (true, cases),
+            let (zero, forward, reverse, cases) = match spec(kind) {
+                D(cases) => (false, None, None, cases),
+                Z(cases) => (true, None, None, cases),
+                ForwardOnly(cases, e) => (false, None, Some(e), cases),
+                ReverseOnly(cases, e) => (false, Some(e), None, cases),
+                Transposed(_) => continue,
             };
             assert!(!cases.is_empty(), "no test case for {}", kind.name());
             for case in cases {
@@ -482,8 +696,17 @@ fn prepared() -> &'static [Prepared] {
                 );
                 let wrt: Vec<usize> =
                     (0..case.f.params.len()).filter(|&i| case.f.ty(case.f.params[i]).dtype.is_inexact()).collect();
-                let jvp = jvp(&case.f).unwrap_or_else(|e| panic!("jvp of `{}`: {e}\n{}", case.label, case.f));
-                let vjp = vjp(&case.f, &wrt).unwrap_or_else(|e| panic!("vjp of `{}`: {e}\n{}", case.label, case.f));
+                // A mode without a rule must fail with its error, and the other mode must work.
+                let derive = |result: Result<Function, gradjit_autodiff::AdError>, expected: Option<&str>, what: &str| {
+                    match (result, expected) {
+                        (Ok(g), None) => Some(g),
+                        (Err(e), Some(text)) if e.to_string().contains(text) => None,
+                        (Ok(_), Some(text)) => panic!("{what} of `{}` should fail with `{text}`", case.label),
+                        (Err(e), _) => panic!("{what} of `{}`: {e}\n{}", case.label, case.f),
+                    }
+                };
+                let jvp = derive(jvp(&case.f), forward, "jvp");
+                let vjp = derive(vjp(&case.f, &wrt), reverse, "vjp");
                 out.push(Prepared { case, jvp, vjp, wrt, zero });
             }
         }
@@ -507,32 +730,40 @@ fn check(p: &Prepared, seed: u64) {
     let n_out = f.outputs.len();
 
     let ys = run(f, &xs);
-    let jvp_out = run(&p.jvp, &[xs.clone(), ts.clone()].concat());
-    let vjp_out = run(&p.vjp, &[xs.clone(), cts.clone()].concat());
+    let jvp_out = p.jvp.as_ref().map(|g| run(g, &[xs.clone(), ts.clone()].concat()));
+    let vjp_out = p.vjp.as_ref().map(|g| run(g, &[xs.clone(), cts.clone()].concat()));
     for (o, y) in ys.iter().enumerate() {
-        assert!(jvp_out[o].bit_eq(y), "{label}: jvp changed primal output {o}");
-        assert!(vjp_out[o].bit_eq(y), "{label}: vjp changed primal output {o}");
+        assert!(jvp_out.as_ref().is_none_or(|out| out[o].bit_eq(y)), "{label}: jvp changed primal output {o}");
+        assert!(vjp_out.as_ref().is_none_or(|out| out[o].bit_eq(y)), "{label}: vjp changed primal output {o}");
     }
-    let (ty, grads) = (&jvp_out[n_out..], &vjp_out[n_out..]);
+    let ty = jvp_out.as_ref().map(|out| &out[n_out..]);
+    let grads = vjp_out.as_ref().map(|out| &out[n_out..]);
 
     if p.zero {
         let all_zero = |a: &HostArray| a.scalars().all(|s| s.to_c128().norm() == 0.0);
-        assert!(ty.iter().all(all_zero), "{label}: non-zero tangent of a zero-derivative primitive");
-        assert!(grads.iter().all(all_zero), "{label}: non-zero cotangent of a zero-derivative primitive");
+        assert!(ty.into_iter().flatten().all(all_zero), "{label}: non-zero tangent of a zero-derivative primitive");
+        assert!(grads.into_iter().flatten().all(all_zero), "{label}: non-zero cotangent of a zero-derivative primitive");
         return;
     }
 
-    // <jvp(t), c>
-    let forward: f64 = ty.iter().zip(&cts).map(|(a, b)| pair(a, b)).sum();
-    // <t, vjp(c)>
-    let backward: f64 = p.wrt.iter().zip(grads).map(|(&i, g)| pair(&ts[i], g)).sum();
-    let scale = 1.0 + forward.abs() + backward.abs();
-    assert!(
-        (forward - backward).abs() <= 1e-10 * scale,
-        "{label}: dot-product test failed: <jvp(t), c> = {forward}, <t, vjp(c)> = {backward}\n{}\n{}",
-        p.jvp,
-        p.vjp
-    );
+    // <jvp(t), c> and <t, vjp(c)>, as far as each mode exists.
+    let forward: Option<f64> = ty.map(|ty| ty.iter().zip(&cts).map(|(a, b)| pair(a, b)).sum());
+    let backward: Option<f64> = grads.map(|grads| p.wrt.iter().zip(grads).map(|(&i, g)| pair(&ts[i], g)).sum());
+    if let (Some(forward), Some(backward)) = (forward, backward) {
+        let scale = 1.0 + forward.abs() + backward.abs();
+        assert!(
+            (forward - backward).abs() <= 1e-10 * scale,
+            "{label}: dot-product test failed: <jvp(t), c> = {forward}, <t, vjp(c)> = {backward}\n{}\n{}",
+            p.jvp.as_ref().unwrap(),
+            p.vjp.as_ref().unwrap()
+        );
+    }
+    let (derivative, mode) = match (forward, backward) {
+        (Some(d), _) => (d, "JVP"),
+        (None, Some(d)) => (d, "VJP"),
+        (None, None) => unreachable!("every case has a rule in some mode"),
+    };
+    let forward = derivative;
 
     // Central differences along t.
     let eps = 1e-6;
@@ -549,19 +780,41 @@ fn check(p: &Prepared, seed: u64) {
         }
     }
     let tol = p.case.tol;
+    let derived = p.jvp.as_ref().or(p.vjp.as_ref()).expect("a derivative");
     assert!(
         (forward - fd).abs() <= tol * (1.0 + forward.abs() + fd.abs()),
-        "{label}: JVP disagrees with central differences: <jvp(t), c> = {forward}, finite differences {fd}\n{}",
-        p.jvp
+        "{label}: {mode} disagrees with central differences: {forward} against finite differences {fd}\n{derived}"
     );
+}
+
+/// Linear primitives that cannot be evaluated transpose to their stated transpose.
+#[test]
+fn unevaluable_linear_primitives_transpose_as_stated() {
+    for TransposeCase { case, want } in transposed_cases() {
+        let linear: Vec<bool> = (0..case.f.params.len()).map(|i| i > 0).collect();
+        let t = gradjit_autodiff::transpose(&case.f, &linear)
+            .unwrap_or_else(|e| panic!("transpose of `{}`: {e}\n{}", case.label, case.f));
+        let mut rng = Rng::new(7);
+        let args: Vec<HostArray> = t.params.iter().map(|&v| sample(&mut rng, t.ty(v), Any)).collect();
+        let (got, expected) = (run(&t, &args), run(&want, &args));
+        assert_eq!(got.len(), expected.len(), "{}", case.label);
+        for (g, w) in got.iter().zip(&expected) {
+            assert!(g.bit_eq(w), "{}: transpose gives {g:?}, expected {w:?}\n{t}", case.label);
+        }
+    }
 }
 
 #[test]
 fn every_primitive_kind_has_a_spec() {
     // `spec` is an exhaustive match; this checks that every kind yields cases that use it.
     assert_eq!(prepared().iter().map(|p| p.case.f.eqns.len()).filter(|&n| n > 0).count(), prepared().len());
-    let kinds: std::collections::BTreeSet<PrimKind> =
-        prepared().iter().flat_map(|p| p.case.f.eqns.iter().map(|e| e.prim.kind())).collect();
+    let transposed = transposed_cases();
+    let kinds: std::collections::BTreeSet<PrimKind> = prepared()
+        .iter()
+        .map(|p| &p.case.f)
+        .chain(transposed.iter().map(|t| &t.case.f))
+        .flat_map(|f| f.eqns.iter().map(|e| e.prim.kind()))
+        .collect();
     for kind in PrimKind::all() {
         assert!(kinds.contains(&kind), "{} is not tested", kind.name());
     }

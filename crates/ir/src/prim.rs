@@ -15,7 +15,7 @@
 use crate::array::{HostArray, Scalar};
 use crate::dtype::{DType, Shape, TensorType};
 use crate::function::Function;
-use smallvec::SmallVec;
+use smallvec::{smallvec, SmallVec};
 use std::sync::Arc;
 
 /// A small list of axes or sizes, as primitive parameters hold them.
@@ -249,9 +249,35 @@ pub enum Prim {
     /// `key:i64[]` → counter-based random bits of `shape` (`i32` or `i64`), by the Threefry-2x32
     /// block cipher keyed by `key` over the counters `0..n`: reproducible and order-free.
     RandomBits { shape: Shape, dtype: DType },
-    /// Calls a sub-function inline (room for control flow: later primitives carry
-    /// sub-functions the same way).
+    /// Calls a sub-function inline.
     Call { body: Arc<Function> },
+    /// `consts... init... xs...` → `carry... ys...`: a loop of `length` steps (JAX's `scan`).
+    ///
+    /// Step `i` (counting down from `length - 1` when `reverse`) calls `body(consts, carry,
+    /// x_slices)` with `x_slices` the `i`th slices of `xs` along their leading axis, which has
+    /// `length` elements; the body returns `(carry, y_slices)`. The results are the last carry
+    /// (`init` when `length` is 0) and the `ys` stacked along a new leading axis of `length`,
+    /// slice `i` written by step `i`. The body is one function, compiled once, whatever `length`.
+    Scan { length: usize, reverse: bool, num_consts: usize, num_carry: usize, body: Arc<Function> },
+    /// `cond_consts... body_consts... init...` → `carry...`: while `cond(cond_consts, carry)` (a
+    /// `bool[]`) holds, `carry = body(body_consts, carry)` (JAX's `while_loop`).
+    While { cond_consts: usize, body_consts: usize, cond: Arc<Function>, body: Arc<Function> },
+    /// `index operands...` → `branches[index](operands...)` (JAX's `switch`; `cond` with two
+    /// branches). The index is a scalar integer, clamped into `0..branches.len()`, or a bool
+    /// (`false` is branch 0). Every branch takes the operands and returns the same types.
+    Cond { branches: Vec<Arc<Function>> },
+    /// `xs...` → `body(xs...)`, differentiated by the rule `jvp(xs..., ts...) = (body(xs...),
+    /// tangents...)` instead of through `body` (JAX's `custom_jvp_call`). `ts` has one tangent per
+    /// operand (dtype [`DType::tangent`]); the rule must be linear in them.
+    CustomJvp { body: Arc<Function>, jvp: Arc<Function> },
+    /// `xs...` → `body(xs...)`, differentiated in reverse mode by `fwd(xs...) = (body(xs...),
+    /// residuals...)` and `bwd(residuals..., output cotangents...) = operand cotangents...`
+    /// (JAX's `custom_vjp_call`). Forward-mode differentiation of it is an error, as in JAX.
+    CustomVjp { body: Arc<Function>, fwd: Arc<Function>, bwd: Arc<Function> },
+    /// `residuals... tangents...` → output tangents: the linear map whose transpose is `bwd`
+    /// (taking the residuals, then one cotangent per output). Reverse mode of a `custom_vjp_call`
+    /// emits it and transposes it into a call of `bwd`; it cannot be evaluated forwards.
+    CustomLin { num_res: usize, bwd: Arc<Function> },
 }
 
 /// The kind of a primitive, without parameters: one per row of the primitive table.
@@ -282,6 +308,12 @@ pub enum PrimKind {
     StopGradient,
     RandomBits,
     Call,
+    Scan,
+    While,
+    Cond,
+    CustomJvp,
+    CustomVjp,
+    CustomLin,
 }
 
 impl PrimKind {
@@ -298,6 +330,8 @@ impl PrimKind {
         v.extend(ArgOp::ALL.iter().map(|&o| PrimKind::Arg(o)));
         v.extend([PrimKind::DotGeneral, PrimKind::ConvertElementType, PrimKind::Iota, PrimKind::Constant]);
         v.extend([PrimKind::StopGradient, PrimKind::RandomBits, PrimKind::Call]);
+        v.extend([PrimKind::Scan, PrimKind::While, PrimKind::Cond]);
+        v.extend([PrimKind::CustomJvp, PrimKind::CustomVjp, PrimKind::CustomLin]);
         v
     }
 
@@ -329,6 +363,12 @@ impl PrimKind {
             PrimKind::StopGradient => "stop_gradient",
             PrimKind::RandomBits => "random_bits",
             PrimKind::Call => "call",
+            PrimKind::Scan => "scan",
+            PrimKind::While => "while",
+            PrimKind::Cond => "cond",
+            PrimKind::CustomJvp => "custom_jvp_call",
+            PrimKind::CustomVjp => "custom_vjp_call",
+            PrimKind::CustomLin => "custom_lin",
         }
     }
 
@@ -366,6 +406,12 @@ impl Prim {
             Prim::StopGradient => PrimKind::StopGradient,
             Prim::RandomBits { .. } => PrimKind::RandomBits,
             Prim::Call { .. } => PrimKind::Call,
+            Prim::Scan { .. } => PrimKind::Scan,
+            Prim::While { .. } => PrimKind::While,
+            Prim::Cond { .. } => PrimKind::Cond,
+            Prim::CustomJvp { .. } => PrimKind::CustomJvp,
+            Prim::CustomVjp { .. } => PrimKind::CustomVjp,
+            Prim::CustomLin { .. } => PrimKind::CustomLin,
         }
     }
 
@@ -386,6 +432,66 @@ impl Prim {
                 | Prim::ConvertElementType { .. }
                 | Prim::StopGradient
         )
+    }
+
+    /// The sub-functions the primitive carries, in the order its parameters list them.
+    pub fn bodies(&self) -> SmallVec<[&Arc<Function>; 2]> {
+        match self {
+            Prim::Call { body } | Prim::Scan { body, .. } => smallvec![body],
+            Prim::While { cond, body, .. } => smallvec![cond, body],
+            Prim::Cond { branches } => branches.iter().collect(),
+            Prim::CustomJvp { body, jvp } => smallvec![body, jvp],
+            Prim::CustomVjp { body, fwd, bwd } => smallvec![body, fwd, bwd],
+            Prim::CustomLin { bwd, .. } => smallvec![bwd],
+            _ => SmallVec::new(),
+        }
+    }
+
+    /// The same primitive with `f` applied to each sub-function (in the order of [`Prim::bodies`]).
+    pub fn map_bodies(&self, mut f: impl FnMut(&Function) -> Function) -> Prim {
+        let r: Result<Prim, std::convert::Infallible> = self.try_map_bodies(|b| Ok(f(b)));
+        match r {
+            Ok(p) => p,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Prim::map_bodies`] with a fallible `f`.
+    pub fn try_map_bodies<E>(&self, mut f: impl FnMut(&Function) -> Result<Function, E>) -> Result<Prim, E> {
+        let mut g = |b: &Arc<Function>| f(b).map(Arc::new);
+        Ok(match self {
+            Prim::Call { body } => Prim::Call { body: g(body)? },
+            Prim::Scan { length, reverse, num_consts, num_carry, body } => Prim::Scan {
+                length: *length,
+                reverse: *reverse,
+                num_consts: *num_consts,
+                num_carry: *num_carry,
+                body: g(body)?,
+            },
+            Prim::While { cond_consts, body_consts, cond, body } => Prim::While {
+                cond_consts: *cond_consts,
+                body_consts: *body_consts,
+                cond: g(cond)?,
+                body: g(body)?,
+            },
+            Prim::Cond { branches } => Prim::Cond { branches: branches.iter().map(g).collect::<Result<_, E>>()? },
+            Prim::CustomJvp { body, jvp } => Prim::CustomJvp { body: g(body)?, jvp: g(jvp)? },
+            Prim::CustomVjp { body, fwd, bwd } => Prim::CustomVjp { body: g(body)?, fwd: g(fwd)?, bwd: g(bwd)? },
+            Prim::CustomLin { num_res, bwd } => Prim::CustomLin { num_res: *num_res, bwd: g(bwd)? },
+            p => p.clone(),
+        })
+    }
+
+    /// The number of results, read from the parameters (the shape rule checks that they agree
+    /// with the operands).
+    pub fn num_results(&self) -> usize {
+        match self {
+            Prim::Call { body } | Prim::Scan { body, .. } | Prim::While { body, .. } => body.outputs.len(),
+            Prim::CustomJvp { body, .. } | Prim::CustomVjp { body, .. } => body.outputs.len(),
+            Prim::Cond { branches } => branches.first().map_or(0, |b| b.outputs.len()),
+            Prim::CustomLin { num_res, bwd } => bwd.params.len().saturating_sub(*num_res),
+            _ => 1,
+        }
     }
 
     /// A splat constant of `ty` holding `v` converted to its dtype.

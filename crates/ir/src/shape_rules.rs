@@ -2,12 +2,16 @@
 //! [`ShapeError`] that names the operation, the operand types and what is wrong.
 //!
 //! Tracing calls this for every equation it records, and the verifier calls it again to
-//! re-derive every type in a function.
+//! re-derive every type in a function. The rules of the primitives that carry sub-functions
+//! (`call`, `scan`, `while`, `cond`, the custom derivatives) are in `shape_rules/control.rs`.
 
 use crate::dtype::{DType, Shape, TensorType};
 use crate::error::ShapeError;
 use crate::prim::{Axes, Literal, Prim};
 use smallvec::{smallvec, SmallVec};
+
+mod control;
+pub use control::stack;
 
 /// Result types of one equation.
 pub type OutTypes = SmallVec<[TensorType; 1]>;
@@ -322,21 +326,19 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
             }
             one(TensorType::new(*dtype, shape.clone()))
         }
-        Prim::Call { body } => {
-            let well_formed = body.params.iter().chain(&body.outputs).all(|v| v.index() < body.num_values());
-            if !well_formed {
-                return err("the body refers to values it does not define".into());
-            }
-            let want = body.param_types();
-            if ins.len() != want.len() || ins.iter().zip(&want).any(|(a, b)| *a != b) {
-                return err(format!(
-                    "operands ({}) do not match the body's parameters ({})",
-                    types_list(ins),
-                    want.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-                ));
-            }
-            Ok(body.output_types().into_iter().collect())
+        Prim::Call { body } => control::call(body, ins).map_err(|m| ShapeError::new(name, m)),
+        Prim::Scan { length, num_consts, num_carry, body, .. } => {
+            control::scan(*length, *num_consts, *num_carry, body, ins).map_err(|m| ShapeError::new(name, m))
         }
+        Prim::While { cond_consts, body_consts, cond, body } => {
+            control::while_loop(*cond_consts, *body_consts, cond, body, ins).map_err(|m| ShapeError::new(name, m))
+        }
+        Prim::Cond { branches } => control::cond(branches, ins).map_err(|m| ShapeError::new(name, m)),
+        Prim::CustomJvp { body, jvp } => control::custom_jvp(body, jvp, ins).map_err(|m| ShapeError::new(name, m)),
+        Prim::CustomVjp { body, fwd, bwd } => {
+            control::custom_vjp(body, fwd, bwd, ins).map_err(|m| ShapeError::new(name, m))
+        }
+        Prim::CustomLin { num_res, bwd } => control::custom_lin(*num_res, bwd, ins).map_err(|m| ShapeError::new(name, m)),
     }
 }
 

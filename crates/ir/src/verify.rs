@@ -4,7 +4,8 @@
 //! It checks the SSA rules (every value defined exactly once, by a parameter or an equation;
 //! every operand defined before it is used; every output defined) and re-derives the type of
 //! every equation with [`shape_rules::infer`], comparing it with the types the equation
-//! declares. Bodies of `call` are verified recursively, before their signature is trusted.
+//! declares. Sub-functions (of `call`, `scan`, `while`, `cond` and the custom derivatives) are
+//! verified recursively, before their signatures are trusted.
 //!
 //! Builders that check as they go ([`Function::push`]) cannot break these rules; parsers and
 //! passes that use [`Function::push_typed`] or edit equations in place can, and every pass is
@@ -25,7 +26,7 @@
 use crate::function::{Function, Value};
 use crate::prim::Prim;
 use crate::shape_rules;
-use crate::text::{eqn_lines, ValueNames};
+use crate::text::{body_lines, eqn_lines, ValueNames};
 use std::fmt;
 
 /// Lines shown before and after the offending ones.
@@ -171,8 +172,8 @@ fn check(f: &Function) -> Result<(), Failure> {
                 None => defined[o.index()] = Some(Def::Eqn(i)),
             }
         }
-        if let Prim::Call { body } = &e.prim {
-            check(body).map_err(|inner| nested(f, i, body, inner))?;
+        for (k, body) in e.prim.bodies().into_iter().enumerate() {
+            check(body).map_err(|inner| nested(f, i, k, body, inner))?;
         }
         check_types(f, &names, i)?;
     }
@@ -211,14 +212,24 @@ fn check_types(f: &Function, names: &ValueNames, i: usize) -> Result<(), Failure
     Ok(())
 }
 
-/// A failure inside the body of the `call` at equation `i` of `f`, seen from `f`: the body is
-/// printed inside the equation, starting on its first line, so its lines shift by that line.
-fn nested(f: &Function, i: usize, body: &Function, inner: Failure) -> Failure {
+/// A failure inside sub-function `k` of equation `i` of `f`, seen from `f`: the sub-function is
+/// printed inside the equation, starting on the line of its parameter, so its lines shift by
+/// that line.
+fn nested(f: &Function, i: usize, k: usize, body: &Function, inner: Failure) -> Failure {
     let (first, last) = inner.lines(body);
-    let start = eqn_lines(f).get(i).copied().unwrap_or(1);
+    let start = body_lines(f, i).get(k).copied().unwrap_or(1);
+    let prim = &f.eqns[i].prim;
+    let which = match (prim, k) {
+        (Prim::While { .. }, 0) => "its condition".to_string(),
+        (Prim::Cond { .. }, k) => format!("branch {k}"),
+        (Prim::CustomJvp { .. }, 1) => "its jvp rule".to_string(),
+        (Prim::CustomVjp { .. }, 1) => "its fwd rule".to_string(),
+        (Prim::CustomVjp { .. }, 2) | (Prim::CustomLin { .. }, _) => "its bwd rule".to_string(),
+        _ => "its body".to_string(),
+    };
     Failure {
         eqn: Some(i),
-        message: format!("equation {i} (call), in its body: {}", inner.message),
+        message: format!("equation {i} ({}), in {which}: {}", prim.name(), inner.message),
         site: Site::Lines(start + first - 1, start + last - 1),
     }
 }

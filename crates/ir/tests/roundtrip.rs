@@ -4,7 +4,8 @@
 
 use gradjit_ir::text::parse_function;
 use gradjit_ir::{
-    ArgOp, DType, DotDims, Function, HostArray, Literal, Loc, Prim, PrimKind, ReduceOp, Scalar, TensorType, Value,
+    ArgOp, BinaryOp, CompareOp, DType, DotDims, Function, HostArray, Literal, Loc, Prim, PrimKind, ReduceOp, Scalar,
+    TensorType, UnaryOp, Value,
 };
 use num_complex::{Complex32, Complex64};
 use proptest::prelude::*;
@@ -143,6 +144,62 @@ fn sample(kind: PrimKind) -> Function {
             push(&mut f, Prim::RandomBits { shape: [4].into(), dtype: DType::I32 }, &[key])
         }
         PrimKind::Call => return nested_calls(),
+        PrimKind::Scan => return scans(),
+        PrimKind::While => {
+            // Doubles x until the counter reaches the limit.
+            let (i32s, f64s) = (ty(DType::I32, &[]), ty(DType::F64, &[2]));
+            let cond = sub(&[i32s.clone(), i32s.clone(), f64s.clone()], |g, p| {
+                vec![push(g, Prim::Compare(CompareOp::Lt), &[p[1], p[0]])]
+            });
+            let body = sub(&[i32s.clone(), f64s.clone()], |g, p| {
+                let one = push(g, Prim::splat(1.0, &ty(DType::I32, &[])), &[]);
+                let i = push(g, Prim::Binary(BinaryOp::Add), &[p[0], one]);
+                vec![i, push(g, Prim::Binary(BinaryOp::Add), &[p[1], p[1]])]
+            });
+            let (limit, i0, x) = (f.add_param(i32s.clone()), f.add_param(i32s), f.add_param(f64s));
+            let prim = Prim::While { cond_consts: 1, body_consts: 0, cond, body };
+            f.push(prim, &[limit, i0, x], None).unwrap()[1]
+        }
+        PrimKind::Cond => {
+            // Three branches on an integer index, and one on a bool.
+            let t = ty(DType::F32, &[3]);
+            let branch = |op| sub(&[t.clone(), t.clone()], |g, p| vec![push(g, Prim::Binary(op), &[p[0], p[1]])]);
+            let branches = vec![branch(BinaryOp::Add), branch(BinaryOp::Mul), branch(BinaryOp::Max)];
+            let (i, p) = (f.add_param(ty(DType::I32, &[])), f.add_param(ty(DType::Bool, &[])));
+            let (x, y) = (f.add_param(t.clone()), f.add_param(t.clone()));
+            let z = push(&mut f, Prim::Cond { branches }, &[i, x, y]);
+            push(&mut f, Prim::Cond { branches: vec![branch(BinaryOp::Sub)] }, &[p, z, y])
+        }
+        PrimKind::CustomJvp => {
+            let t = ty(DType::F64, &[3]);
+            let body = sub(std::slice::from_ref(&t), |g, p| vec![push(g, Prim::Unary(UnaryOp::Sin), &[p[0]])]);
+            let jvp = sub(&[t.clone(), t.clone()], |g, p| {
+                let y = push(g, Prim::Unary(UnaryOp::Sin), &[p[0]]);
+                let c = push(g, Prim::Unary(UnaryOp::Cos), &[p[0]]);
+                vec![y, push(g, Prim::Binary(BinaryOp::Mul), &[p[1], c])]
+            });
+            let x = f.add_param(t);
+            push(&mut f, Prim::CustomJvp { body, jvp }, &[x])
+        }
+        PrimKind::CustomVjp => {
+            let (t, n) = (ty(DType::F64, &[3]), ty(DType::I32, &[]));
+            let body = sub(&[t.clone(), n.clone()], |g, p| vec![push(g, Prim::Unary(UnaryOp::Sin), &[p[0]])]);
+            let fwd = sub(&[t.clone(), n.clone()], |g, p| {
+                vec![push(g, Prim::Unary(UnaryOp::Sin), &[p[0]]), push(g, Prim::Unary(UnaryOp::Cos), &[p[0]])]
+            });
+            let bwd = sub(&[t.clone(), t.clone()], |g, p| {
+                let zero = push(g, Prim::Constant(Literal::Splat(Scalar::Float0, [].into())), &[]);
+                vec![push(g, Prim::Binary(BinaryOp::Mul), &[p[1], p[0]]), zero]
+            });
+            let (x, k) = (f.add_param(t), f.add_param(n));
+            push(&mut f, Prim::CustomVjp { body, fwd, bwd }, &[x, k])
+        }
+        PrimKind::CustomLin => {
+            let t = ty(DType::F32, &[2]);
+            let bwd = sub(&[t.clone(), t.clone()], |g, p| vec![push(g, Prim::Binary(BinaryOp::Mul), &[p[1], p[0]])]);
+            let (r, x) = (f.add_param(t.clone()), f.add_param(t));
+            push(&mut f, Prim::CustomLin { num_res: 1, bwd }, &[r, x])
+        }
     };
     f.outputs.push(out);
     f
@@ -210,6 +267,34 @@ fn nested_calls() -> Function {
     let p = f.add_param(t);
     let outs = f.push(Prim::Call { body: Arc::new(middle) }, &[p, p], None).unwrap();
     f.outputs = outs.to_vec();
+    f
+}
+
+/// A sub-function of parameters `params`, returning what `build` gives.
+fn sub(params: &[TensorType], build: impl FnOnce(&mut Function, &[Value]) -> Vec<Value>) -> Arc<Function> {
+    let mut g = Function::new();
+    let ps: Vec<Value> = params.iter().map(|t| g.add_param(t.clone())).collect();
+    g.outputs = build(&mut g, &ps);
+    Arc::new(g)
+}
+
+/// An RNN step `h' = tanh(w·h + x)` scanned forwards, and a reversed scan with no carry.
+fn scans() -> Function {
+    let (h, w) = (ty(DType::F32, &[3]), ty(DType::F32, &[3]));
+    let step = sub(&[w.clone(), h.clone(), h.clone()], |g, p| {
+        let wh = push(g, Prim::Binary(BinaryOp::Mul), &[p[0], p[1]]);
+        let s = push(g, Prim::Binary(BinaryOp::Add), &[wh, p[2]]);
+        let h = push(g, Prim::Unary(UnaryOp::Tanh), &[s]);
+        vec![h, h]
+    });
+    let mut f = Function::new();
+    let (wv, h0, xs) = (f.add_param(w), f.add_param(h.clone()), f.add_param(ty(DType::F32, &[4, 3])));
+    let prim = Prim::Scan { length: 4, reverse: false, num_consts: 1, num_carry: 1, body: step };
+    let outs = f.push(prim, &[wv, h0, xs], None).unwrap();
+    let negate = sub(&[h], |g, p| vec![push(g, Prim::Unary(UnaryOp::Neg), &[p[0]])]);
+    let prim = Prim::Scan { length: 4, reverse: true, num_consts: 0, num_carry: 0, body: negate };
+    let ys = f.push(prim, &[outs[1]], None).unwrap();
+    f.outputs = vec![outs[0], ys[0]];
     f
 }
 

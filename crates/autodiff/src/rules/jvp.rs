@@ -11,8 +11,9 @@
 //! [`super::transpose`] run the linear part backwards.
 
 use crate::builder::{Builder, Outs};
+use crate::control;
 use crate::error::AdError;
-use gradjit_ir::{Axes, BinaryOp, CompareOp, Function, Prim, ReduceOp, Scalar, UnaryOp, Value};
+use gradjit_ir::{Axes, BinaryOp, CompareOp, Prim, ReduceOp, Scalar, UnaryOp, Value};
 use smallvec::{smallvec, SmallVec};
 use std::f64::consts::FRAC_2_SQRT_PI;
 
@@ -107,7 +108,19 @@ pub(crate) fn jvp(
             Some(t) if dtype.is_inexact() => Some(b.convert(t, *dtype)?),
             _ => None,
         },
-        Prim::Call { body } => return call(b, body, x, y, t),
+        Prim::Call { body } => return control::call::jvp(b, body, x, y, t),
+        Prim::Scan { length, reverse, num_consts, num_carry, body } => {
+            let s = control::scan::Params::new(*length, *reverse, *num_consts, *num_carry, body);
+            return control::scan::jvp(b, s, x, y, t);
+        }
+        Prim::While { cond_consts, body_consts, cond, body } => {
+            let w = control::while_loop::Params { cond_consts: *cond_consts, body_consts: *body_consts, cond, body };
+            return control::while_loop::jvp(b, w, x, y, t);
+        }
+        Prim::Cond { branches } => return control::cond::jvp(b, branches, x, y, t),
+        Prim::CustomJvp { jvp, .. } => return control::custom::custom_jvp(b, jvp, x, y, t),
+        Prim::CustomVjp { fwd, bwd, .. } => return control::custom::custom_vjp(b, fwd, bwd, x, y, t),
+        Prim::CustomLin { num_res, .. } => return control::custom::custom_lin_jvp(b, prim, *num_res, x, t),
     };
     Ok(smallvec![out])
 }
@@ -334,17 +347,4 @@ fn reduce_prod(b: &mut Builder, x: Value, y: Value, t: Value, axes: &Axes) -> Re
     let d = b.select(is_zero, at_zero, elsewhere)?;
     let td = b.mul(t, d)?;
     b.reduce_sum(td, axes.clone())
-}
-
-/// `call`: one call of the body's JVP computes the primal and tangent outputs together.
-fn call(b: &mut Builder, body: &Function, x: &[Value], y: &mut Outs, t: &[Option<Value>]) -> Result<Tangents, AdError> {
-    let has_tangent: Vec<bool> = t.iter().map(Option::is_some).collect();
-    let (jbody, out_nonzero) = crate::jvp::jvp_function(body, &has_tangent, false)?;
-    let mut args: SmallVec<[Value; 3]> = x.iter().copied().collect();
-    args.extend(t.iter().flatten().copied());
-    let outs = b.call(crate::finish(jbody), &args)?;
-    let (primals, tangents) = outs.split_at(y.len());
-    *y = primals.iter().copied().collect();
-    let mut tangents = tangents.iter().copied();
-    Ok(out_nonzero.into_iter().map(|nz| if nz { tangents.next() } else { None }).collect())
 }

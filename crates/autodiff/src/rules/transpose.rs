@@ -11,8 +11,9 @@
 //! to the operand's shape: elementwise primitives take equal shapes, so nothing else broadcasts.
 
 use crate::builder::Builder;
+use crate::control;
 use crate::error::AdError;
-use gradjit_ir::{Axes, BinaryOp, DotDims, Function, Prim, ReduceOp, Scalar, Shape, TensorType, UnaryOp, Value};
+use gradjit_ir::{Axes, BinaryOp, DotDims, Prim, ReduceOp, Scalar, Shape, TensorType, UnaryOp, Value};
 use smallvec::{smallvec, SmallVec};
 
 /// An operand of a linear equation being transposed.
@@ -25,16 +26,16 @@ pub(crate) enum Operand {
 }
 
 impl Operand {
-    fn is_linear(&self) -> bool {
+    pub fn is_linear(&self) -> bool {
         matches!(self, Operand::Linear(_))
     }
-    fn primal(&self) -> Option<Value> {
+    pub fn primal(&self) -> Option<Value> {
         match self {
             Operand::Primal(v) => Some(*v),
             Operand::Linear(_) => None,
         }
     }
-    fn ty(&self, b: &Builder) -> TensorType {
+    pub fn ty(&self, b: &Builder) -> TensorType {
         match self {
             Operand::Primal(v) => b.ty(*v),
             Operand::Linear(t) => t.clone(),
@@ -64,8 +65,16 @@ pub(crate) fn transpose(
     x: &[Operand],
     ct: &[Option<Value>],
 ) -> Result<Cotangents, AdError> {
-    if let Prim::Call { body } = prim {
-        return call(b, body, x, ct);
+    match prim {
+        Prim::Call { body } => return control::call::transpose(b, body, x, ct),
+        Prim::Scan { length, reverse, num_consts, num_carry, body } => {
+            let s = control::scan::Params::new(*length, *reverse, *num_consts, *num_carry, body);
+            return control::scan::transpose(b, s, x, ct);
+        }
+        Prim::Cond { branches } => return control::cond::transpose(b, branches, x, ct),
+        Prim::CustomLin { num_res, bwd } => return control::custom::custom_lin_transpose(b, *num_res, bwd, x, ct),
+        Prim::While { .. } => return Err(AdError::WhileLoopReverse),
+        _ => {}
     }
     let n = x.len();
     let Some(&Some(c)) = ct.first() else { return Ok(smallvec![None; n]) };
@@ -204,7 +213,12 @@ pub(crate) fn transpose(
         | Prim::Iota { .. }
         | Prim::Constant(_)
         | Prim::RandomBits { .. }
-        | Prim::Call { .. } => return Err(not_linear(b, prim, x)),
+        | Prim::CustomJvp { .. }
+        | Prim::CustomVjp { .. } => return Err(not_linear(b, prim, x)),
+        // Transposed above.
+        Prim::Call { .. } | Prim::Scan { .. } | Prim::While { .. } | Prim::Cond { .. } | Prim::CustomLin { .. } => {
+            return Err(not_linear(b, prim, x))
+        }
     })
 }
 
@@ -333,20 +347,4 @@ fn dot_rhs(b: &mut Builder, c: Value, lhs: Value, d: &DotDims) -> Result<Value, 
     source.extend(partners_in_order(&d.lhs_contract, &d.rhs_contract));
     source.extend(rf);
     b.transpose(r, inverse(&source))
-}
-
-/// `call`: call the transpose of the body, which takes the primal operands and the non-zero
-/// output cotangents and returns the cotangents of the linear operands.
-fn call(b: &mut Builder, body: &Function, x: &[Operand], ct: &[Option<Value>]) -> Result<Cotangents, AdError> {
-    let linear: Vec<bool> = x.iter().map(Operand::is_linear).collect();
-    let has_ct: Vec<bool> = ct.iter().map(Option::is_some).collect();
-    if !has_ct.contains(&true) {
-        return Ok(x.iter().map(|_| None).collect());
-    }
-    let tbody = crate::transpose::transpose_function(body, &linear, &has_ct)?;
-    let mut args: SmallVec<[Value; 3]> = x.iter().filter_map(Operand::primal).collect();
-    args.extend(ct.iter().flatten().copied());
-    let outs = b.call(crate::finish(tbody), &args)?;
-    let mut outs = outs.into_iter();
-    Ok(x.iter().map(|o| if o.is_linear() { outs.next() } else { None }).collect())
 }

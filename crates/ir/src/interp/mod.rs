@@ -38,7 +38,12 @@
 //! | `dot_general` | sum over contracting indices in row-major order from 0, in the dtype |
 //! | `random_bits` | Threefry-2x32-20 (see [`random`]) |
 //! | `stop_gradient` | identity; `call`: runs the body |
+//! | `scan` | runs the body `length` times, slicing `xs` and stacking `ys` along the leading axis (last to first when `reverse`) |
+//! | `while` | runs the body while the condition holds (forever, if it always does) |
+//! | `cond` | runs the branch the index selects, clamped into range (`false`, `true` are 0, 1) |
+//! | `custom_jvp_call custom_vjp_call` | run the primal body; `custom_lin` is an error (it only exists to be transposed) |
 
+mod control;
 mod dot;
 mod elementwise;
 mod erf;
@@ -49,6 +54,7 @@ pub mod random;
 mod reduce;
 mod shape_ops;
 
+pub use control::branch_index;
 pub use erf::erf;
 
 use crate::array::HostArray;
@@ -81,6 +87,12 @@ pub enum InterpError {
     /// them, or that disagrees with the shape rule: a bug in this crate.
     #[error("internal error: the interpreter has no {prim} kernel giving ({expected}) for operands ({operands})")]
     NoKernel { prim: &'static str, operands: String, expected: String },
+    /// `custom_lin` was evaluated: it only exists to be transposed (see [`Prim::CustomLin`]).
+    #[error(
+        "custom_lin cannot be evaluated: it is the linearization of a custom_vjp function, which only reverse-mode \
+         differentiation can use (forward mode through custom_vjp is not defined, as in JAX)"
+    )]
+    CustomLin,
     /// An error inside equation `index` of a function.
     #[error("equation {index} ({prim}): {error}")]
     InEquation { index: usize, prim: &'static str, error: Box<InterpError> },
@@ -93,8 +105,8 @@ fn type_list<'a>(tys: impl IntoIterator<Item = &'a TensorType>) -> String {
 
 /// Evaluates `prim` on `inputs`, after checking their types with the primitive's shape rule.
 pub fn apply(prim: &Prim, inputs: &[&HostArray]) -> Result<SmallVec<[HostArray; 1]>, InterpError> {
-    if let Prim::Call { body } = prim {
-        // The shape rule reads the body's signature; make sure it names values of the body.
+    // The shape rule reads the bodies' signatures; make sure they name values of the bodies.
+    for body in prim.bodies() {
         if let Some(v) = body.params.iter().chain(&body.outputs).find(|v| v.index() >= body.num_values()) {
             return Err(InterpError::Undefined { value: v.index() });
         }
@@ -118,9 +130,19 @@ pub fn apply(prim: &Prim, inputs: &[&HostArray]) -> Result<SmallVec<[HostArray; 
 /// Dispatches to the kernel of `prim`; `Ok(None)` when there is no kernel for these dtypes.
 /// `out` holds the result types inferred by the shape rule.
 fn eval(prim: &Prim, ins: &[&HostArray], out: &OutTypes) -> Result<Option<SmallVec<[HostArray; 1]>>, InterpError> {
-    if let Prim::Call { body } = prim {
-        let args: Vec<HostArray> = ins.iter().map(|&a| a.clone()).collect();
-        return Ok(Some(run(body, &args)?.into_iter().collect()));
+    match prim {
+        Prim::Call { body } | Prim::CustomJvp { body, .. } | Prim::CustomVjp { body, .. } => {
+            return control::call(body, ins).map(Some)
+        }
+        Prim::Scan { length, reverse, num_consts, num_carry, body } => {
+            return control::scan(*length, *reverse, *num_consts, *num_carry, body, ins, out).map(Some)
+        }
+        Prim::While { cond_consts, body_consts, cond, body } => {
+            return control::while_loop(*cond_consts, *body_consts, cond, body, ins).map(Some)
+        }
+        Prim::Cond { branches } => return control::cond(branches, ins).map(Some),
+        Prim::CustomLin { .. } => return Err(InterpError::CustomLin),
+        _ => {}
     }
     // Every other primitive has one result (and the shape rule has checked the operand count).
     let Some(ty) = out.first() else { return Ok(None) };
@@ -150,7 +172,14 @@ fn eval(prim: &Prim, ins: &[&HostArray], out: &OutTypes) -> Result<Option<SmallV
         Prim::Constant(lit) => one(Some(lit.to_array())),
         Prim::StopGradient => one(Some(ins[0].clone())),
         Prim::RandomBits { .. } => one(random::random_bits(ins[0], ty)),
-        Prim::Call { .. } => Ok(None), // evaluated above
+        // Evaluated above.
+        Prim::Call { .. }
+        | Prim::Scan { .. }
+        | Prim::While { .. }
+        | Prim::Cond { .. }
+        | Prim::CustomJvp { .. }
+        | Prim::CustomVjp { .. }
+        | Prim::CustomLin { .. } => Ok(None),
     }
 }
 

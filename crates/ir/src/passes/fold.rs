@@ -59,8 +59,8 @@ fn fold_elementwise_splats(s: &Site) -> Option<Rewrite> {
 
 /// Any other primitive with constant operands, under the size limits.
 fn fold_constants(s: &Site) -> Option<Rewrite> {
-    // Nullary primitives (constant, iota) have nothing to fold; a call's body is folded inside.
-    if s.inputs.is_empty() || matches!(s.prim, Prim::Call { .. }) {
+    // Nullary primitives (constant, iota) have nothing to fold; sub-functions are folded inside.
+    if s.inputs.is_empty() || !s.prim.bodies().is_empty() {
         return None;
     }
     let literals: SmallVec<[&Literal; 3]> = (0..s.inputs.len()).map(|i| s.literal(i)).collect::<Option<_>>()?;

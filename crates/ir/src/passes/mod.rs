@@ -7,14 +7,17 @@
 //! - [`fold`](fold::fold): equations on constants become constants;
 //! - [`algebraic`](algebraic::algebraic): local rewrites such as `x*1 → x` and
 //!   `reshape(reshape x) → reshape x`, each stated as its algebra in `algebraic.rs`;
+//! - [`licm`](licm::licm): equations of loop bodies that depend only on the loop's consts move
+//!   out of the loop;
 //! - [`cse`](cse::cse): equal primitives on equal operands are computed once;
 //! - [`dce`](dce::dce): equations whose outputs are unused go.
 //!
 //! Every pass is a function `&Function -> Function` that copies its input through a value
 //! map (`rebuild.rs`), so its output is canonical: values numbered densely in definition
 //! order. Passes keep valid functions valid, never change a function's parameters or outputs,
-//! apply themselves to `call` bodies, and preserve what the function computes, bit for bit
-//! except that zeros are unsigned: `x+0 → x` may turn a `+0.0` into `-0.0` (see `algebraic.rs`).
+//! apply themselves to sub-functions (of `call`, control flow and custom derivatives), and
+//! preserve what the function computes, bit for bit except that zeros are unsigned: `x+0 → x`
+//! may turn a `+0.0` into `-0.0` (see `algebraic.rs`).
 //!
 //! ```
 //! use gradjit_ir::{passes, DType, Function, Prim, TensorType, BinaryOp};
@@ -34,6 +37,7 @@ pub mod algebraic;
 pub mod cse;
 pub mod dce;
 pub mod fold;
+pub mod licm;
 mod rebuild;
 mod rewrite;
 
@@ -43,15 +47,20 @@ use crate::function::Function;
 pub type Pass = fn(&Function) -> Function;
 
 /// The passes of [`simplify`], by name, in the order they run in each round.
-pub const PIPELINE: &[(&str, Pass)] =
-    &[("fold", fold::fold), ("algebraic", algebraic::algebraic), ("cse", cse::cse), ("dce", dce::dce)];
+pub const PIPELINE: &[(&str, Pass)] = &[
+    ("fold", fold::fold),
+    ("algebraic", algebraic::algebraic),
+    ("licm", licm::licm),
+    ("cse", cse::cse),
+    ("dce", dce::dce),
+];
 
 /// The most rounds of [`PIPELINE`] that [`simplify`] runs. Each rule strictly shrinks the
 /// function or moves it towards a normal form, so a handful suffices; the bound only guards
 /// against a pair of rules undoing each other.
 pub const MAX_ROUNDS: usize = 16;
 
-/// The pass named `name` (`"fold"`, `"algebraic"`, `"cse"`, `"dce"`).
+/// The pass named `name` (`"fold"`, `"algebraic"`, `"licm"`, `"cse"`, `"dce"`).
 pub fn pass(name: &str) -> Option<Pass> {
     PIPELINE.iter().find(|(n, _)| *n == name).map(|&(_, p)| p)
 }

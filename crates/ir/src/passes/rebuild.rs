@@ -14,7 +14,6 @@ use crate::prim::{Literal, Prim};
 use crate::shape_rules;
 use crate::Scalar;
 use smallvec::SmallVec;
-use std::sync::Arc;
 
 /// A function under construction from a source function.
 pub(crate) struct Builder<'a> {
@@ -164,10 +163,8 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// `prim` with `pass` applied to the sub-function it carries, if any (the body of `call`).
+/// `prim` with `pass` applied to the sub-functions it carries, if any (the body of `call`, the
+/// bodies of control flow, the rules of custom derivatives).
 pub(crate) fn map_body(prim: &Prim, pass: fn(&Function) -> Function) -> Prim {
-    match prim {
-        Prim::Call { body } => Prim::Call { body: Arc::new(pass(body)) },
-        p => p.clone(),
-    }
+    prim.map_bodies(pass)
 }

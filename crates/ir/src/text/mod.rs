@@ -39,4 +39,4 @@ mod printer;
 
 pub use error::ParseError;
 pub use parser::parse_function;
-pub use printer::{eqn_lines, print_eqn, print_function, value_name, PrintOptions, ValueNames};
+pub use printer::{body_lines, eqn_lines, print_eqn, print_function, value_name, PrintOptions, ValueNames};

@@ -5,6 +5,7 @@ use crate::array::{HostArray, Scalar};
 use crate::dtype::DType;
 use crate::function::Function;
 use crate::prim::{Literal, Prim};
+use std::sync::Arc;
 
 /// One parameter value.
 pub(crate) enum Param<'a> {
@@ -13,7 +14,10 @@ pub(crate) enum Param<'a> {
     DType(DType),
     Scalar(Scalar),
     Dense(&'a HostArray),
+    Bool(bool),
     Function(&'a Function),
+    /// A tuple of functions: `({ lambda ; ... }, { lambda ; ... })`.
+    Functions(&'a [Arc<Function>]),
 }
 
 /// The parameters of `prim`, in their canonical order (the table of `docs/ir-format.md`).
@@ -56,6 +60,25 @@ pub(crate) fn params(prim: &Prim) -> Vec<(&'static str, Param<'_>)> {
         Prim::Constant(Literal::Dense(a)) => vec![("value", Dense(a))],
         Prim::RandomBits { shape, dtype } => vec![("shape", Tuple(shape.dims())), ("dtype", DType(*dtype))],
         Prim::Call { body } => vec![("body", Function(body))],
+        Prim::Scan { length, reverse, num_consts, num_carry, body } => vec![
+            ("length", index(*length)),
+            ("reverse", Bool(*reverse)),
+            ("num_consts", index(*num_consts)),
+            ("num_carry", index(*num_carry)),
+            ("body", Function(body)),
+        ],
+        Prim::While { cond_consts, body_consts, cond, body } => vec![
+            ("cond_consts", index(*cond_consts)),
+            ("body_consts", index(*body_consts)),
+            ("cond", Function(cond)),
+            ("body", Function(body)),
+        ],
+        Prim::Cond { branches } => vec![("branches", Functions(branches))],
+        Prim::CustomJvp { body, jvp } => vec![("body", Function(body)), ("jvp", Function(jvp))],
+        Prim::CustomVjp { body, fwd, bwd } => {
+            vec![("body", Function(body)), ("fwd", Function(fwd)), ("bwd", Function(bwd))]
+        }
+        Prim::CustomLin { num_res, bwd } => vec![("num_res", index(*num_res)), ("bwd", Function(bwd))],
     }
 }
 

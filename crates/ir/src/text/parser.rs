@@ -57,6 +57,8 @@ enum ParamValue {
     Tuple(Vec<(String, Pos)>),
     Dense(Vec<(String, Pos)>),
     Function(Function),
+    /// `({ lambda ; ... }, ...)`
+    Functions(Vec<Function>),
 }
 
 struct Param {
@@ -292,6 +294,7 @@ impl<'s> Parser<'s> {
             self.expect_punct('=')?;
             let pos = self.pos();
             let value = match self.peek() {
+                Tok::Punct('(') if *self.peek2() == Tok::Punct('{') => ParamValue::Functions(self.functions()?),
                 Tok::Punct('(') => ParamValue::Tuple(self.list(')', true)?),
                 Tok::Punct('[') => ParamValue::Dense(self.list(']', false)?),
                 Tok::Punct('{') => ParamValue::Function(self.function()?),
@@ -301,6 +304,20 @@ impl<'s> Parser<'s> {
         }
         self.bump();
         Ok(params)
+    }
+
+    /// `({ lambda ; ... }, { lambda ; ... })`, with an optional trailing comma.
+    fn functions(&mut self) -> Result<Vec<Function>, ParseError> {
+        self.bump();
+        let mut fs = Vec::new();
+        while !self.is_punct(')') {
+            fs.push(self.function()?);
+            if !self.is_punct(')') {
+                self.expect_punct(',')?;
+            }
+        }
+        self.bump();
+        Ok(fs)
     }
 
     /// `(w, w, ...)` (comma-separated, optional trailing comma) or `[w w ...]`.
@@ -411,6 +428,19 @@ impl<'p, 's> Args<'p, 's> {
         let (w, pos) = self.word(key, "a non-negative integer")?;
         self.p.read_int(&w, pos, "a non-negative integer")
     }
+    fn bool(&mut self, key: &str) -> Result<bool, ParseError> {
+        match self.word(key, "`true` or `false`")? {
+            (w, _) if w == "true" => Ok(true),
+            (w, _) if w == "false" => Ok(false),
+            (w, pos) => Err(self.p.err(pos, format!("`{key}` must be `true` or `false`, found `{w}`"))),
+        }
+    }
+    fn function(&mut self, key: &str) -> Result<Arc<Function>, ParseError> {
+        match self.take(key)? {
+            (ParamValue::Function(f), _) => Ok(Arc::new(f)),
+            (_, pos) => Err(self.p.err(pos, format!("`{key}` must be a function `{{ lambda ; ... }}`"))),
+        }
+    }
     fn dtype(&mut self, key: &str) -> Result<DType, ParseError> {
         let (w, pos) = self.word(key, "a dtype")?;
         DType::from_name(&w).ok_or_else(|| self.p.err(pos, format!("unknown dtype `{w}`")))
@@ -470,10 +500,31 @@ impl<'p, 's> Args<'p, 's> {
             }
             K::Constant => Prim::Constant(self.literal(binders)?),
             K::RandomBits => Prim::RandomBits { shape: self.shape("shape")?, dtype: self.dtype("dtype")? },
-            K::Call => match self.take("body")? {
-                (ParamValue::Function(body), _) => Prim::Call { body: Arc::new(body) },
-                (_, pos) => return Err(self.p.err(pos, "`body` must be a function `{ lambda ; ... }`")),
+            K::Call => Prim::Call { body: self.function("body")? },
+            K::Scan => Prim::Scan {
+                length: self.index("length")?,
+                reverse: self.bool("reverse")?,
+                num_consts: self.index("num_consts")?,
+                num_carry: self.index("num_carry")?,
+                body: self.function("body")?,
             },
+            K::While => Prim::While {
+                cond_consts: self.index("cond_consts")?,
+                body_consts: self.index("body_consts")?,
+                cond: self.function("cond")?,
+                body: self.function("body")?,
+            },
+            K::Cond => match self.take("branches")? {
+                (ParamValue::Functions(fs), _) => Prim::Cond { branches: fs.into_iter().map(Arc::new).collect() },
+                (_, pos) => return Err(self.p.err(pos, "`branches` must be a tuple of functions `({ lambda ; ... },)`")),
+            },
+            K::CustomJvp => Prim::CustomJvp { body: self.function("body")?, jvp: self.function("jvp")? },
+            K::CustomVjp => Prim::CustomVjp {
+                body: self.function("body")?,
+                fwd: self.function("fwd")?,
+                bwd: self.function("bwd")?,
+            },
+            K::CustomLin => Prim::CustomLin { num_res: self.index("num_res")?, bwd: self.function("bwd")? },
         };
         if let Some(extra) = self.params.iter().flatten().next() {
             let msg = format!("`{}` has no parameter `{}`", self.at.kind.name(), extra.key);

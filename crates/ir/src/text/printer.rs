@@ -79,7 +79,7 @@ impl Function {
 
 /// The text of `f` (no trailing newline).
 pub fn print_function(f: &Function, opts: PrintOptions) -> String {
-    let mut p = Printer { out: String::new(), opts, eqn_lines: Vec::new() };
+    let mut p = Printer::new(opts);
     p.function(f, 0);
     p.out
 }
@@ -87,16 +87,26 @@ pub fn print_function(f: &Function, opts: PrintOptions) -> String {
 /// The 1-based line of each top-level equation in [`print_function`]'s text. Equation `i` is
 /// on line `i + 2` unless an earlier equation holds a multi-line nested function.
 pub fn eqn_lines(f: &Function) -> Vec<usize> {
-    let mut p = Printer { out: String::new(), opts: PrintOptions::default(), eqn_lines: Vec::new() };
+    let mut p = Printer::new(PrintOptions::default());
     p.function(f, 0);
     p.eqn_lines
+}
+
+/// The 1-based lines of [`print_function`]'s text on which the sub-functions of top-level
+/// equation `i` start (each continues the line of the parameter that holds it), in the order of
+/// [`Prim::bodies`](crate::Prim::bodies).
+pub fn body_lines(f: &Function, i: usize) -> Vec<usize> {
+    let mut p = Printer::new(PrintOptions::default());
+    p.bodies_of = Some(i);
+    p.function(f, 0);
+    p.body_lines
 }
 
 /// The text of equation `i` of `f`, named as in the whole function's text, without indentation
 /// (a nested function in it spans several lines). Empty if there is no equation `i`.
 pub fn print_eqn(f: &Function, i: usize) -> String {
     let Some(e) = f.eqns.get(i) else { return String::new() };
-    let mut p = Printer { out: String::new(), opts: PrintOptions::default(), eqn_lines: Vec::new() };
+    let mut p = Printer::new(PrintOptions::default());
     p.eqn(f, &ValueNames::new(f), e, 0);
     p.out
 }
@@ -104,15 +114,47 @@ pub fn print_eqn(f: &Function, i: usize) -> String {
 struct Printer {
     out: String,
     opts: PrintOptions,
-    /// Lines of the top-level equations, filled by `function` at depth 0.
+    /// Lines of the top-level equations, filled by `function` at depth 1.
     eqn_lines: Vec<usize>,
+    /// How many functions are being printed (1 while printing the top-level equations).
+    depth: usize,
+    /// The top-level equation being printed.
+    current_eqn: usize,
+    /// The top-level equation whose sub-functions' first lines go to `body_lines`.
+    bodies_of: Option<usize>,
+    body_lines: Vec<usize>,
 }
 
 impl Printer {
+    fn new(opts: PrintOptions) -> Printer {
+        Printer {
+            out: String::new(),
+            opts,
+            eqn_lines: Vec::new(),
+            depth: 0,
+            current_eqn: 0,
+            bodies_of: None,
+            body_lines: Vec::new(),
+        }
+    }
+
+    fn line(&self) -> usize {
+        self.out.matches('\n').count() + 1
+    }
+
+    /// Writes a sub-function of an equation (see [`Printer::function`]).
+    fn body(&mut self, f: &Function, indent: usize) {
+        if self.depth == 1 && self.bodies_of == Some(self.current_eqn) {
+            self.body_lines.push(self.line());
+        }
+        self.function(f, indent);
+    }
+
     /// Writes `f` whose first line continues the current line and whose other lines are
     /// indented by `indent` (plus 4 for equations, 2 for `in`).
     fn function(&mut self, f: &Function, indent: usize) {
         let names = ValueNames::new(f);
+        self.depth += 1;
         self.out.push_str("{ lambda ; ");
         for (i, &p) in f.params.iter().enumerate() {
             if i > 0 {
@@ -121,9 +163,10 @@ impl Printer {
             self.binder(f, &names, p);
         }
         self.out.push_str(". let\n");
-        for e in &f.eqns {
-            if indent == 0 {
-                self.eqn_lines.push(self.out.matches('\n').count() + 1);
+        for (k, e) in f.eqns.iter().enumerate() {
+            if self.depth == 1 {
+                self.eqn_lines.push(self.line());
+                self.current_eqn = k;
             }
             self.spaces(indent + 4);
             self.eqn(f, &names, e, indent + 4);
@@ -134,6 +177,7 @@ impl Printer {
         let outs: Vec<String> = f.outputs.iter().map(|&v| names.name(v)).collect();
         self.out.push_str(&tuple_text(&outs));
         self.out.push_str(" }");
+        self.depth -= 1;
     }
 
     fn eqn(&mut self, f: &Function, names: &ValueNames, e: &Eqn, indent: usize) {
@@ -185,8 +229,20 @@ impl Printer {
                 out.push(']');
                 Ok(())
             }
+            Param::Bool(b) => write!(out, "{b}"),
             Param::Function(body) => {
-                self.function(body, indent + 4);
+                self.body(body, indent + 4);
+                Ok(())
+            }
+            Param::Functions(bodies) => {
+                self.out.push('(');
+                for (i, body) in bodies.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.body(body, indent + 4);
+                }
+                self.out.push_str(if bodies.len() == 1 { ",)" } else { ")" });
                 Ok(())
             }
         };
