@@ -2,9 +2,9 @@
 //!
 //! Data movement (transpose, slice, pad, concatenate, rev, dynamic slices, gather) is one strided copy
 //! routine, generic over the element size only, since moving bytes does not care about dtypes.
-//! `dot_general` goes to [`crate::gemm`]. The remaining primitives (`scatter_add`, `argmax`/`argmin`,
-//! `random_bits`, complex arithmetic, ...) run through the reference interpreter on copies of their
-//! operands: correct by construction, and rare enough on hot paths that their speed does not matter yet.
+//! `dot_general` goes to [`crate::gemm`]; `scatter_add` and `argmax`/`argmin` are plain loops. The
+//! remaining primitives (`random_bits`, complex arithmetic, control flow, ...) run through the reference
+//! interpreter on copies of their operands: correct by construction, and rare on hot paths.
 
 use crate::error::CodegenError;
 use gradjit_ir::{interp, DType, HostArray, Prim, Scalar, TensorType};
@@ -228,12 +228,86 @@ pub unsafe fn run(prim: &Prim, eqn: usize, ins: &[In], outs: &[Out]) -> Result<(
                 }
             }
         }
+        Prim::ScatterAdd { axis } if out.ty.dims()[*axis] > 0 => {
+            let (x, idx, upd) = (ins[0], ins[1], ins[2]);
+            std::ptr::copy_nonoverlapping(x.ptr, out.ptr, out.ty.numel() * esize);
+            let done = match out.ty.dtype {
+                DType::F32 => scatter_add::<f32>(*axis, idx, upd, out, |a, b| a + b),
+                DType::F64 => scatter_add::<f64>(*axis, idx, upd, out, |a, b| a + b),
+                DType::I32 => scatter_add::<i32>(*axis, idx, upd, out, i32::wrapping_add),
+                DType::I64 => scatter_add::<i64>(*axis, idx, upd, out, i64::wrapping_add),
+                DType::Bool => scatter_add::<u8>(*axis, idx, upd, out, |a, b| a | b),
+                _ => false,
+            };
+            if !done {
+                interpret(prim, eqn, ins, outs)?;
+            }
+        }
+        Prim::Arg { op, axis, .. } => {
+            let x = ins[0];
+            let max = *op == gradjit_ir::ArgOp::ArgMax;
+            let done = match x.ty.dtype {
+                DType::F32 => arg::<f32>(*axis, max, x, out, f32::is_nan),
+                DType::F64 => arg::<f64>(*axis, max, x, out, f64::is_nan),
+                DType::I32 => arg::<i32>(*axis, max, x, out, |_| false),
+                DType::I64 => arg::<i64>(*axis, max, x, out, |_| false),
+                _ => false,
+            };
+            if !done {
+                interpret(prim, eqn, ins, outs)?;
+            }
+        }
         Prim::DotGeneral(dims) if matches!(out.ty.dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64) => {
             crate::gemm::dot_general(dims, ins[0], ins[1], out)?
         }
         _ => interpret(prim, eqn, ins, outs)?,
     }
     Ok(())
+}
+
+/// `out[.., clamp(idx[j]), ..] += upd[.., j, ..]` in row-major order of the updates (so repeated indices
+/// accumulate in the interpreter's order); `out` already holds the operand.
+unsafe fn scatter_add<T: Copy>(axis: usize, idx: In, upd: In, out: Out, add: fn(T, T) -> T) -> bool {
+    let d = out.ty.dims();
+    let (outer, n, inner) = (d[..axis].iter().product::<usize>(), d[axis], d[axis + 1..].iter().product::<usize>());
+    let k = idx.ty.numel();
+    let (o, u) = (out.ptr as *mut T, upd.ptr as *const T);
+    for a in 0..outer {
+        for j in 0..k {
+            let i = read_index(idx, j).clamp(0, n as i64 - 1) as usize;
+            for c in 0..inner {
+                let t = o.add((a * n + i) * inner + c);
+                *t = add(*t, *u.add((a * k + j) * inner + c));
+            }
+        }
+    }
+    true
+}
+
+/// The index of the first extreme element along `axis` (a NaN counts as the most extreme), written as
+/// the output's integer dtype.
+unsafe fn arg<T: Copy + PartialOrd>(axis: usize, max: bool, x: In, out: Out, is_nan: fn(T) -> bool) -> bool {
+    let d = x.ty.dims();
+    let (outer, n, inner) = (d[..axis].iter().product::<usize>(), d[axis], d[axis + 1..].iter().product::<usize>());
+    let xs = x.ptr as *const T;
+    for a in 0..outer {
+        for c in 0..inner {
+            let at = |k: usize| *xs.add((a * n + k) * inner + c);
+            let mut best = 0;
+            for k in 1..n {
+                let (cand, cur) = (at(k), at(best));
+                let beats = if max { cand > cur } else { cand < cur };
+                if !is_nan(cur) && (is_nan(cand) || beats) {
+                    best = k;
+                }
+            }
+            match out.ty.dtype {
+                DType::I32 => *(out.ptr as *mut i32).add(a * inner + c) = best as i32,
+                _ => *(out.ptr as *mut i64).add(a * inner + c) = best as i64,
+            }
+        }
+    }
+    true
 }
 
 /// Runs `prim` with the reference interpreter on copies of the operands.

@@ -61,11 +61,25 @@ fn indexing() {
         "{ lambda ; a:{t}[5,7]. let b:i32[5] = argmax[axis=1 index_dtype=i32] a in (b,) }",
         "{ lambda ; a:{t}[5,7]. let b:i64[7] = argmin[axis=0 index_dtype=i64] a in (b,) }",
     ];
-    for dt in FLOATS {
+    for dt in [DType::F32, DType::F64, DType::I32, DType::I64] {
         for src in cases {
             check_src(src, dt, Tol::Exact);
         }
     }
+    // argmax/argmin: the first NaN wins, ties go to the first occurrence.
+    let x = HostArray::from_vec([2, 4], vec![1.0f32, f32::NAN, 3.0, f32::NAN, 2.0, 5.0, 5.0, -1.0]).unwrap();
+    for op in ["argmax", "argmin"] {
+        let src = format!("{{ lambda ; a:f32[2,4]. let b:i32[2] = {op}[axis=1 index_dtype=i32] a in (b,) }}");
+        check(&parse_function(&src).unwrap(), std::slice::from_ref(&x), Tol::Exact);
+    }
+    // scatter_add on bool is `or`.
+    let src = "{ lambda ; a:bool[5] i:i32[3] u:bool[3]. let b:bool[5] = scatter_add[axis=0] a i u in (b,) }";
+    let args = [
+        array(DType::Bool, &[5], 1, 0.0, 1.0),
+        array(DType::I32, &[3], 2, -1.0, 6.0),
+        array(DType::Bool, &[3], 3, 0.0, 1.0),
+    ];
+    check(&parse_function(src).unwrap(), &args, Tol::Exact);
 }
 
 #[test]
