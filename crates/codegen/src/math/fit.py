@@ -59,12 +59,13 @@ def fit(name, basis, target, lo, hi):
             continue
         rc = [rnd(v) for v in c]
         err = check(basis, target, [mpf(v) for v in rc], mpf(lo), mpf(hi))
-        print(f"// {name}: degree {len(c)} terms on [{lo}, {hi}], max error {float(err):.3g}")
+        print(f"// {name}: {len(c)} terms on [{float(lo):.6g}, {float(hi):.6g}], max error {float(err):.3g}")
         print("[" + ", ".join(repr(v) for v in rc) + "]")
 
 
 def odd_relative(f, nterms, first_power=3):
-    """f(x) ~ x + x^3 (c0 + c1 x^2 + ...), relative error: basis x^(2k+3)/f(x), target (f(x) - x)/f(x)."""
+    """f(x) ~ x + x^p (c0 + c1 x^2 + ...) with p = first_power, relative error:
+    basis x^(p+2k)/f(x), target (f(x) - x)/f(x)."""
     basis = [(lambda k: lambda x: x ** (first_power + 2 * k) / f(x))(k) for k in range(nterms)]
     return basis, lambda x: (f(x) - x) / f(x)
 
@@ -109,10 +110,10 @@ register(
     pi / 4 * 1.01,
 )
 register("tanh_f32", lambda: odd_relative(tanh, 5), 1e-20, 0.625)
+register("tanh_f64", lambda: odd_relative(tanh, 14), 1e-40, 0.625)
 TAN_PI_8 = sqrt(2) - 1
 register("atan_f32", lambda: odd_relative(atan, 6), 1e-20, TAN_PI_8)
 register("atan_f64", lambda: odd_relative(atan, 12), 1e-40, TAN_PI_8)
-register("tanh_f64", lambda: odd_relative(tanh, 14), 1e-40, 0.625)
 
 
 def erf_small(nterms):
