@@ -6,7 +6,7 @@
 //! pooled by the executable, so a steady stream of calls reuses warm memory instead of faulting in fresh
 //! pages every time.
 
-use crate::plan::{BufId, BufKind, KArg, Plan, Step};
+use crate::plan::{BufKind, KArg, Plan, Step};
 use gradjit_ir::array::ALIGN;
 use std::alloc::{self, Layout};
 use std::ptr::NonNull;
@@ -169,9 +169,4 @@ impl Pool {
             }
         }
     }
-}
-
-/// Buffers of a step that the layout must keep: used by tests.
-pub fn arena_buffers(l: &ArenaLayout) -> Vec<BufId> {
-    l.homes.iter().enumerate().filter(|(_, h)| matches!(h, Home::Arena(_))).map(|(i, _)| i).collect()
 }

@@ -22,7 +22,7 @@
 
 use crate::error::CodegenError;
 use crate::kir::{Access, KOp, LoopNest, Reduction, Store};
-use gradjit_ir::{BinaryOp, DType, DotDims, Function, HostArray, Literal, Prim, ReduceOp, Scalar, TensorType, Value};
+use gradjit_ir::{BinaryOp, DType, Function, HostArray, Literal, Prim, ReduceOp, Scalar, TensorType, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
@@ -1042,13 +1042,5 @@ impl NestBuilder {
             }
         };
         Ok(self.push(op, dt))
-    }
-}
-
-/// The dimension numbers of a `dot_general` as used by [`crate::gemm`].
-pub fn dot_dims(prim: &Prim) -> Option<&DotDims> {
-    match prim {
-        Prim::DotGeneral(d) => Some(d),
-        _ => None,
     }
 }
