@@ -329,10 +329,18 @@ fn measure<T: Lane>(emit: Emit, xs: &[T], ys: &[T], reference: impl Fn(f64, f64)
 
 // ---------------------------------------------------------------- the documented bounds
 
-/// `(function, precision) -> bound` from the table in docs/transcendentals.md.
-fn documented_bound(function: &str, precision: &str) -> f64 {
-    static TABLE: OnceLock<Vec<(String, String, f64)>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
+/// One row of the accuracy table in docs/transcendentals.md.
+struct DocRow {
+    function: String,
+    precision: String,
+    measured: f64,
+    bound: f64,
+}
+
+/// The rows of the accuracy table: `| function | precision | algorithm | tested range | measured | bound |`.
+fn documented_rows() -> &'static [DocRow] {
+    static TABLE: OnceLock<Vec<DocRow>> = OnceLock::new();
+    TABLE.get_or_init(|| {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/transcendentals.md");
         let text = std::fs::read_to_string(path).expect("docs/transcendentals.md");
         text.lines()
@@ -340,20 +348,44 @@ fn documented_bound(function: &str, precision: &str) -> f64 {
                 // `\|` is a pipe inside a cell.
                 let line = line.replace("\\|", "");
                 let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-                // | function | precision | algorithm | tested range | max ulp measured | bound |
-                if cells.len() < 8 {
+                if cells.len() != 8 {
                     return None;
                 }
-                let bound = cells[6].parse::<f64>().ok()?;
-                Some((cells[1].trim_matches('`').to_string(), cells[2].to_string(), bound))
+                Some(DocRow {
+                    function: cells[1].trim_matches('`').to_string(),
+                    precision: cells[2].to_string(),
+                    measured: cells[5].parse().ok()?,
+                    bound: cells[6].parse().ok()?,
+                })
             })
             .collect()
-    });
-    table
+    })
+}
+
+fn documented_bound(function: &str, precision: &str) -> f64 {
+    documented_rows()
         .iter()
-        .find(|(f, p, _)| f == function && p == precision)
-        .map(|&(_, _, b)| b)
+        .find(|r| r.function == function && r.precision == precision)
+        .map(|r| r.bound)
         .unwrap_or_else(|| panic!("docs/transcendentals.md has no bound for {function} {precision}"))
+}
+
+/// Every emitter has exactly one row per precision, within the 4 ulp target and consistent with itself.
+#[test]
+fn documented_table_is_complete() {
+    let names = math::UNARY.iter().map(|&(n, _)| n).chain(math::BINARY.iter().map(|&(n, _)| n));
+    let mut expected = 0;
+    for name in names {
+        for precision in ["f32", "f64"] {
+            let rows: Vec<&DocRow> =
+                documented_rows().iter().filter(|r| r.function == name && r.precision == precision).collect();
+            assert_eq!(rows.len(), 1, "{name} {precision}: {} rows", rows.len());
+            let r = rows[0];
+            assert!(r.measured <= r.bound && r.bound <= 4.0, "{name} {precision}: {} / {}", r.measured, r.bound);
+            expected += 1;
+        }
+    }
+    assert_eq!(documented_rows().len(), expected, "rows for functions that do not exist");
 }
 
 fn check<T: Lane>(name: &str, emit: Emit, xs: &[T], ys: &[T], reference: impl Fn(f64, f64) -> f64) {
