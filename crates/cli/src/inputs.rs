@@ -154,8 +154,18 @@ fn build_for(program: &Program, spec: &ValueSpec, i: usize) -> Result<HostArray,
         .map_err(|m| CliError::usage(format!("--input {}={spec}: {m}", program.param_names[i])))
 }
 
+/// The largest argument the command line builds: far beyond any test input, and small enough
+/// that a typo in a shape (`f32[1000000000000]`) is an error rather than an out-of-memory abort.
+const MAX_ARGUMENT_BYTES: usize = 1 << 34;
+
 /// The value of parameter `position` (of type `ty`) from `spec`.
 fn build(spec: &ValueSpec, ty: &TensorType, position: usize) -> Result<HostArray, String> {
+    let bytes = ty.numel().saturating_mul(ty.dtype.size_of());
+    if bytes > MAX_ARGUMENT_BYTES {
+        return Err(format!(
+            "the parameter is {ty}: {bytes} bytes, more than the {MAX_ARGUMENT_BYTES} an argument may have"
+        ));
+    }
     match spec {
         ValueSpec::Literal(text) => {
             let (shape, leaves) = nested(text)?;
@@ -353,6 +363,12 @@ mod tests {
             let e = literal(text, t).unwrap_err();
             assert!(e.contains(message), "{text} as {t}: {e}");
         }
+    }
+
+    #[test]
+    fn absurd_shapes_are_refused_before_allocating() {
+        let e = literal("0", "f32[1000000,1000000]").unwrap_err();
+        assert!(e.starts_with("the parameter is f32[1000000,1000000]: 4000000000000 bytes, more than"), "{e}");
     }
 
     #[test]

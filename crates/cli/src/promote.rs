@@ -4,8 +4,9 @@
 //! about `1e-7·|f|/h`, which for any useful `h` swamps the derivative's own accuracy. So
 //! `gradjit check` evaluates the function in f64: every f32 value becomes f64 and every c64
 //! becomes c128, constants and padding values are widened, and `convert_element_type` to f32
-//! becomes a conversion to f64. Widening is exact, so the promoted function computes the same
-//! mathematical function from the same constants, only rounded less.
+//! becomes a conversion to f64, in the function and in every function its primitives carry
+//! (loop bodies, branches, custom derivative rules). Widening is exact, so the promoted function
+//! computes the same mathematical function from the same constants, only rounded less.
 
 use gradjit_ir::prim::Literal;
 use gradjit_ir::{DType, Function, Prim, ShapeError, Value};
@@ -58,8 +59,8 @@ fn widen_prim(p: &Prim) -> Result<Prim, ShapeError> {
         },
         Prim::ConvertElementType { dtype } => Prim::ConvertElementType { dtype: widen(*dtype) },
         Prim::Iota { dtype, shape, axis } => Prim::Iota { dtype: widen(*dtype), shape: shape.clone(), axis: *axis },
-        Prim::Call { body } => Prim::Call { body: Arc::new(to_f64(body)?) },
-        p => p.clone(),
+        // Sub-functions (call, scan, while, cond, custom derivatives) are widened the same way.
+        p => p.try_map_bodies(to_f64)?,
     })
 }
 
@@ -103,5 +104,22 @@ mod tests {
         let (n, w) = (narrow_out[0].get(0).to_f64(), wide_out[0].get(0).to_f64());
         assert!((n - w).abs() < 1e-5, "{n} vs {w}");
         assert_eq!(wide_out[1].get(0).to_c128(), num_complex::Complex64::new(0.0, 2.0));
+    }
+
+    #[test]
+    fn widens_the_functions_that_primitives_carry() {
+        let f = parse_function(
+            "{ lambda ; a:f32[3] b:f32[4,3]. let
+                c:f32[3] d:f32[4,3] = scan[length=4 reverse=false num_consts=0 num_carry=1 body={ lambda ; a:f32[3] b:f32[3]. let
+                    c:f32[3] = constant[value=0.5]
+                    d:f32[3] = mul a c
+                    e:f32[3] = add d b
+                  in (e, e) }] a b
+              in (c, d) }",
+        )
+        .unwrap();
+        let g = to_f64(&f).unwrap();
+        verify(&g).unwrap();
+        assert!(!g.to_string().contains("f32"), "{g}");
     }
 }

@@ -47,13 +47,13 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Relative step of the finite differences: h = eps * max(1, |x|)
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value = "1e-6")]
     pub eps: f64,
     /// Relative tolerance of the gradient comparison
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value = "1e-5")]
     pub rtol: f64,
     /// Absolute tolerance of the gradient comparison
-    #[arg(long, default_value_t = 1e-7)]
+    #[arg(long, default_value = "1e-7")]
     pub atol: f64,
     /// Relative tolerance of the compiled-vs-interpreter comparison [default: 1e-4 for f32 and c64, 1e-10 for f64 and c128]
     #[arg(long, value_name = "RTOL")]
