@@ -1,11 +1,12 @@
 //! `sin`, `cos` and `tan`.
 //!
 //! Reduction: `x = n pi/2 + r`, `|r| <= pi/4`, with `pi/2` split into 3 (f64) or 4 (f32) parts of full precision
-//! subtracted by successive `fma`s. The first step is exact (the product is exact inside `fma` and the difference
-//! fits the format), so the reduced argument is accurate to about 1 ulp as long as `n` is exact, i.e. well
-//! beyond the tested ranges (`docs/transcendentals.md`). Beyond `|x| ~ 2^21 pi/2` (f32) / `2^50 pi/2` (f64) the
-//! rounding trick that computes `n` breaks down; `r` is then clamped to `[-pi/4, pi/4]`, so results stay in
-//! `[-1, 1]` but carry no information (a Payne-Hanek reduction would need table gathers).
+//! subtracted by successive `fma`s. The first step is exact while `|x - n p1| < 2` fits the format (the product
+//! is exact inside `fma`), so the reduced argument is accurate to about 1 ulp. `n = round(x 2/pi)` may be off by
+//! one for large `x`; a second step with `n2` in {-1, 0, 1} fixes that. This holds up to `|x| ~ 2^21 pi/2` (f32)
+//! and `2^50 pi/2` (f64) (the ranges tested are in `docs/transcendentals.md`). Beyond, `r` is clamped to
+//! `[-pi/4, pi/4]`, so results stay in `[-1, 1]` but carry no information (a Payne-Hanek reduction would need
+//! table gathers, which Cranelift does not have).
 //!
 //! Kernels on `[-pi/4, pi/4]` (minimax, `fit.py sin_* cos_*`):
 //! `sin r = r + r^3 S(r^2)` and `cos r = 1 - r^2/2 + r^4 C(r^2)`, the latter with the rounding error of
