@@ -37,7 +37,11 @@ written exactly, by repr, with "nan"/"inf"/"-inf" as strings and complex numbers
      "wrt": [indices of the inexact parameters],
      "grad": [one array per wrt], "hessian": [[block (i, j) of shape p_i.shape + p_j.shape]],
      "vjp": {"cotangents": [one per output], "grads": [one per wrt]},
-     "jvp": {"tangents": [one per wrt], "outputs": [one per output]}}
+     "jvp": {"tangents": [one per wrt], "outputs": [one per output]},
+     "refused": [the quantities JAX refuses by design, if any: "grad", "hessian", "vjp", "jvp"]}
+
+Control flow maps to jax.lax: scan to lax.scan, while to lax.while_loop, cond to lax.switch,
+custom_jvp_call and custom_vjp_call to jax.custom_jvp and jax.custom_vjp functions.
 """
 
 import hashlib
@@ -57,6 +61,14 @@ GOLDEN = ROOT / "tests" / "reference" / "golden"
 
 # Hessians are written only for functions of at most this many real input elements.
 HESSIAN_MAX_ELEMENTS = 12
+
+# What JAX says when it refuses a derivative by design: reverse mode through a while loop, and
+# forward mode through a custom_vjp function. The golden file lists such quantities as refused,
+# and gradjit must refuse them too.
+REFUSALS = (
+    "Reverse-mode differentiation does not work for lax.while_loop",
+    "can't apply forward-mode autodiff (jvp) to a custom_vjp function",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +257,16 @@ class Parser:
         return out
 
     def value(self):
+        if self.at("(") and self.at("{", k=1):
+            # A tuple of functions: the branches of cond.
+            self.next("(")
+            fs = []
+            while not self.at(")"):
+                fs.append(self.function())
+                if self.at(","):
+                    self.next(",")
+            self.next(")")
+            return fs
         if self.at("("):
             self.next("(")
             items = []
@@ -291,6 +313,7 @@ def parse_function(text):
 
 
 def build_tables():
+    import jax
     import jax.numpy as jnp
     import numpy as np
     from jax import lax
@@ -368,6 +391,63 @@ def build_tables():
     def random_bits(p, ty, key):
         raise NotImplementedError("random_bits is gradjit's own Threefry stream: JAX has no reference for it")
 
+    # Control flow: the IR's sub-functions become Python functions evaluating them.
+    def scan(p, ty, *ops):
+        nc, nk = int(p["num_consts"]), int(p["num_carry"])
+        consts, init, xs = ops[:nc], ops[nc:nc + nk], ops[nc + nk:]
+
+        def step(carry, x):
+            outs = evaluate(p["body"], (*consts, *carry, *x))
+            return tuple(outs[:nk]), tuple(outs[nk:])
+
+        carry, ys = lax.scan(step, tuple(init), tuple(xs), length=int(p["length"]), reverse=p["reverse"] == "true")
+        return (*carry, *ys)
+
+    def while_loop(p, ty, *ops):
+        cc, bc = int(p["cond_consts"]), int(p["body_consts"])
+        cond_consts, body_consts, init = ops[:cc], ops[cc:cc + bc], ops[cc + bc:]
+        return tuple(lax.while_loop(
+            lambda carry: evaluate(p["cond"], (*cond_consts, *carry))[0],
+            lambda carry: tuple(evaluate(p["body"], (*body_consts, *carry))),
+            tuple(init),
+        ))
+
+    def cond(p, ty, index, *ops):
+        # lax.switch clamps the index into range, as gradjit does; a bool counts as 0 or 1.
+        branches = [lambda *xs, b=b: tuple(evaluate(b, xs)) for b in p["branches"]]
+        return lax.switch(lax.convert_element_type(index, np.int32), branches, *ops)
+
+    def custom_jvp_call(p, ty, *ops):
+        n = len(p["body"].outputs)
+
+        @jax.custom_jvp
+        def f(*xs):
+            return tuple(evaluate(p["body"], xs))
+
+        @f.defjvp
+        def f_jvp(primals, tangents):
+            outs = evaluate(p["jvp"], (*primals, *tangents))
+            return tuple(outs[:n]), tuple(outs[n:])
+
+        return f(*ops)
+
+    def custom_vjp_call(p, ty, *ops):
+        n = len(p["body"].outputs)
+
+        @jax.custom_vjp
+        def f(*xs):
+            return tuple(evaluate(p["body"], xs))
+
+        def f_fwd(*xs):
+            outs = evaluate(p["fwd"], xs)
+            return tuple(outs[:n]), tuple(outs[n:])
+
+        def f_bwd(residuals, cotangents):
+            return tuple(evaluate(p["bwd"], (*residuals, *cotangents)))
+
+        f.defvjp(f_fwd, f_bwd)
+        return f(*ops)
+
     # Each rule takes (params, result type, *operands) and returns the result.
     rules = {
         "integer_pow": lambda p, ty, x: lax.integer_pow(x, int(p["y"])),
@@ -404,6 +484,11 @@ def build_tables():
         "stop_gradient": lambda p, ty, x: lax.stop_gradient(x),
         "random_bits": random_bits,
         "call": lambda p, ty, *xs: evaluate(p["body"], xs),
+        "scan": scan,
+        "while": while_loop,
+        "cond": cond,
+        "custom_jvp_call": custom_jvp_call,
+        "custom_vjp_call": custom_vjp_call,
     }
     for name, op in unary.items():
         rules[name] = lambda p, ty, x, op=op: op(x)
@@ -586,14 +671,32 @@ def reference(name, text, evaluate, np_dtype):
     primals = [inputs[i] for i in wrt]
     argnums = tuple(range(len(wrt)))
     out0 = out_types[0]
+    refused = []
+
+    def unless_refused(quantity, compute):
+        """Runs `compute`; a transformation JAX refuses by design is recorded as refused."""
+        try:
+            compute()
+        except Exception as err:  # JAX raises TypeError or ValueError, depending on the version
+            if not any(text in str(err) for text in REFUSALS):
+                raise
+            refused.append(quantity)
+
     if out0.dtype in ("f32", "f64") and out0.shape == ():
         loss = lambda *xs: on_wrt(*xs)[0]  # noqa: E731
-        grads = jax.grad(loss, argnums=argnums)(*primals)
-        record["grad"] = [array_json(g, param_types[i].dtype) for g, i in zip(grads, wrt)]
-        small = sum(int(np.prod(param_types[i].shape)) for i in wrt) <= HESSIAN_MAX_ELEMENTS
-        if small and not any(is_complex(param_types[i].dtype) for i in wrt):
+
+        def grad():
+            grads = jax.grad(loss, argnums=argnums)(*primals)
+            record["grad"] = [array_json(g, param_types[i].dtype) for g, i in zip(grads, wrt)]
+
+        def hessian():
             h = jax.hessian(loss, argnums=argnums)(*primals)
             record["hessian"] = [[array_json(h[a][b]) for b in argnums] for a in argnums]
+
+        unless_refused("grad", grad)
+        small = sum(int(np.prod(param_types[i].shape)) for i in wrt) <= HESSIAN_MAX_ELEMENTS
+        if small and not any(is_complex(param_types[i].dtype) for i in wrt):
+            unless_refused("hessian", hessian)
 
     # Cotangents and tangents come from streams of their own, so adding one never moves another.
     cot_rng = np.random.default_rng([seed, 1])
@@ -601,22 +704,34 @@ def reference(name, text, evaluate, np_dtype):
         random_array(cot_rng, ty, np_dtype) if is_inexact(ty.dtype) else np.zeros(ty.shape, jax.dtypes.float0)
         for ty in out_types
     ]
-    _, pullback = jax.vjp(on_wrt, *primals)
-    vjp_grads = pullback(tuple(cotangents))
-    record["vjp"] = {
-        "cotangents": [array_json(c, ty.dtype) if is_inexact(ty.dtype) else None for c, ty in zip(cotangents, out_types)],
-        "grads": [array_json(g, param_types[i].dtype) for g, i in zip(vjp_grads, wrt)],
-    }
+
+    def vjp():
+        _, pullback = jax.vjp(on_wrt, *primals)
+        vjp_grads = pullback(tuple(cotangents))
+        record["vjp"] = {
+            "cotangents": [
+                array_json(c, ty.dtype) if is_inexact(ty.dtype) else None for c, ty in zip(cotangents, out_types)
+            ],
+            "grads": [array_json(g, param_types[i].dtype) for g, i in zip(vjp_grads, wrt)],
+        }
+
+    unless_refused("vjp", vjp)
 
     tan_rng = np.random.default_rng([seed, 2])
     tangents = [random_array(tan_rng, param_types[i], np_dtype) for i in wrt]
-    _, out_tangents = jax.jvp(on_wrt, tuple(primals), tuple(tangents))
-    record["jvp"] = {
-        "tangents": [array_json(t, param_types[i].dtype) for t, i in zip(tangents, wrt)],
-        "outputs": [
-            array_json(t, ty.dtype) if is_inexact(ty.dtype) else None for t, ty in zip(out_tangents, out_types)
-        ],
-    }
+
+    def jvp():
+        _, out_tangents = jax.jvp(on_wrt, tuple(primals), tuple(tangents))
+        record["jvp"] = {
+            "tangents": [array_json(t, param_types[i].dtype) for t, i in zip(tangents, wrt)],
+            "outputs": [
+                array_json(t, ty.dtype) if is_inexact(ty.dtype) else None for t, ty in zip(out_tangents, out_types)
+            ],
+        }
+
+    unless_refused("jvp", jvp)
+    if refused:
+        record["refused"] = refused
     return record
 
 

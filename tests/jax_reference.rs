@@ -37,6 +37,9 @@ struct Case {
     hessian: Option<Vec<Vec<HostArray>>>,
     vjp: Option<Vjp>,
     jvp: Option<Jvp>,
+    /// The quantities JAX refuses by design (`grad`, `hessian`, `vjp`, `jvp`): reverse mode
+    /// through a while loop, forward mode through a custom_vjp function. gradjit must refuse them.
+    refused: Vec<String>,
 }
 
 struct Vjp {
@@ -158,8 +161,13 @@ fn load(dir: &Path, name: &str) -> Result<Case, String> {
     let jvp = optional(&g["jvp"], |v| {
         Ok(Jvp { tangents: arrays(&v["tangents"])?, outputs: optional_arrays(&v["outputs"])? })
     })?;
+    let refused = optional(&g["refused"], |v| {
+        let list = v.as_array().ok_or("refused is not a list")?;
+        list.iter().map(|q| q.as_str().map(String::from).ok_or_else(|| format!("bad refusal {q}"))).collect()
+    })?
+    .unwrap_or_default();
     let precision = Precision::of(&f);
-    Ok(Case { name: name.to_string(), f, precision, inputs, outputs, wrt, grad, hessian, vjp, jvp })
+    Ok(Case { name: name.to_string(), f, precision, inputs, outputs, wrt, grad, hessian, vjp, jvp, refused })
 }
 
 fn optional<T>(v: &Json, parse: impl FnOnce(&Json) -> Result<T, String>) -> Result<Option<T>, String> {
@@ -472,6 +480,30 @@ fn jvps_match_jax() {
             Ok(check_outputs_then(c, &out, expected.outputs.iter().map(Option::as_ref), |k| format!("jvp output {k}")))
         });
         report.case(c, result);
+    }
+    report.finish();
+}
+
+#[test]
+fn refusals_match_jax() {
+    let mut report = Report::new("refusals");
+    for c in cases().iter().filter(|c| !c.refused.is_empty()) {
+        let loss = || ad::select_outputs(&c.f, &[0]);
+        let problems = c
+            .refused
+            .iter()
+            .filter_map(|q| {
+                let attempt = match q.as_str() {
+                    "grad" => ad::grad(&c.f, &c.wrt),
+                    "hessian" => loss().and_then(|l| ad::hessian(&l, &c.wrt)),
+                    "vjp" => ad::vjp(&c.f, &c.wrt),
+                    "jvp" => ad::jvp(&c.f),
+                    other => return Some(format!("unknown refused quantity `{other}`")),
+                };
+                attempt.is_ok().then(|| format!("JAX refuses {q}, gradjit computes it"))
+            })
+            .collect();
+        report.case(c, Ok(problems));
     }
     report.finish();
 }
