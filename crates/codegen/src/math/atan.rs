@@ -2,8 +2,8 @@
 //!
 //! Reduction: `t = min(|x|, |y|) / max(|x|, |y|)` in `[0, 1]`; above `tan(pi/8)` use
 //! `atan t = pi/4 + atan((t - 1) / (t + 1))`, so the kernel only sees `|t| <= tan(pi/8)`, where an odd minimax
-//! polynomial `t + t^3 P(t^2)` (`fit.py atan_*`, 6 / 12 terms) suffices. (Forming `(t - 1) / (t + 1)` from `t`
-//! costs a second division but cannot overflow, unlike `(|y| - |x|) / (|y| + |x|)`.) The octant is then undone
+//! polynomial `t + t^3 P(t^2)` (`fit.py atan_*`, 6 / 12 terms) suffices. Both cases are one division:
+//! `min / max` or `(min - max) / (min + max)`. The octant is then undone
 //! with `pi/2 - a` (if `|y| > |x|`), `pi - a` (if `x` has its sign bit set, which covers `-0`) and the sign of `y`,
 //! the constants carried as two doubles. The C99 special cases (signed zeros, infinities) come out of the same
 //! path with two patches: `0/0` gives the angle 0 and `inf/inf` the angle pi/4.
@@ -56,16 +56,27 @@ pub(crate) fn atan2(m: &mut MathBuilder, y: Value, x: Value) -> Value {
     let swap = m.gt(ay, ax);
     let num = m.select(swap, ax, ay);
     let den = m.select(swap, ay, ax);
-    let t = m.div(num, den);
     let den_zero = m.eq_c(den, 0.0);
     let both_inf = m.eq_c(num, f64::INFINITY);
-
-    let big = m.gt_c(t, TAN_PI_8);
+    // Above tan(pi/8) use (num - den) / (num + den) = (t - 1) / (t + 1): the difference is exact or nearly so,
+    // which makes it more accurate than forming it from the rounded t. Halving both first (exact: num is then
+    // at least 0.4 den > 0.4) keeps num + den finite near the largest floats.
+    let big = {
+        let k = m.mul_c(den, TAN_PI_8);
+        m.gt(num, k)
+    };
     let big = m.or(big, both_inf);
-    let t_minus = m.add_c(t, -1.0);
-    let t_plus = m.add_c(t, 1.0);
-    let t_red = m.div(t_minus, t_plus);
-    let t = m.select(big, t_red, t);
+    let large = m.gt_c(den, 1.0);
+    let one = m.c(1.0);
+    let half = m.c(0.5);
+    let s = m.select(large, half, one);
+    let ns = m.mul(num, s);
+    let ds = m.mul(den, s);
+    let diff = m.sub(ns, ds);
+    let sum = m.add(ns, ds);
+    let n2 = m.select(big, diff, num);
+    let d2 = m.select(big, sum, den);
+    let t = m.div(n2, d2);
     let zero = m.c(0.0);
     let patch = m.or(den_zero, both_inf);
     let t = m.select(patch, zero, t);
