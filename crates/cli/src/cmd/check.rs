@@ -16,11 +16,12 @@
 //! of the output's largest magnitude (reductions and GEMMs sum in another order), and integer
 //! and boolean outputs exactly.
 //!
-//! The exit code is 1 if anything is beyond tolerance.
+//! The exit code is 1 if anything is beyond tolerance, 3 if the function could not be compiled
+//! (after the gradient table is printed).
 
 use super::{differentiable_params, param_names, InputArgs};
 use crate::engine::Engine;
-use crate::error::{CliError, EXIT_CHECK_FAILED};
+use crate::error::{CliError, EXIT_CHECK_FAILED, EXIT_COMPUTE};
 use crate::inputs::{arguments, random, Missing};
 use crate::program::Program;
 use crate::promote::{self, widen};
@@ -28,7 +29,7 @@ use crate::report::{json_string, table};
 use crate::rng::Rng;
 use crate::Outcome;
 use gradjit_ir::prim::{Axes, Literal, ReduceOp, UnaryOp};
-use gradjit_ir::{interp, BinaryOp, Function, HostArray, Prim, Scalar, Value};
+use gradjit_ir::{interp, BinaryOp, DType, Function, HostArray, Prim, Scalar, Value};
 use num_complex::Complex64;
 use std::sync::Arc;
 
@@ -73,12 +74,64 @@ pub struct Args {
 struct Row {
     name: String,
     ty: String,
-    /// `3 of 10` elements checked.
-    checked: String,
+    /// Elements checked, of how many.
+    checked: usize,
+    elements: usize,
+    errors: Errors,
+}
+
+/// The largest errors over the elements of one input or output.
+struct Errors {
     max_abs: f64,
     max_rel: f64,
+    /// Every element within its tolerance.
     ok: bool,
+    /// Some error was NaN (`f64::max` would forget it).
+    nan: bool,
 }
+
+impl Errors {
+    fn new() -> Errors {
+        Errors { max_abs: 0.0, max_rel: 0.0, ok: true, nan: false }
+    }
+
+    /// Adds an element whose value is `got` where `want` was expected, with at most `tol` of
+    /// absolute error allowed; a NaN error is never within tolerance.
+    fn add(&mut self, got: Complex64, want: Complex64, tol: f64) {
+        let abs = (got - want).norm();
+        let scale = got.norm().max(want.norm());
+        let rel = match abs {
+            0.0 => 0.0,
+            _ if scale.is_infinite() => f64::INFINITY,
+            _ => abs / scale,
+        };
+        self.ok &= abs <= tol;
+        self.nan |= abs.is_nan();
+        self.max_abs = self.max_abs.max(abs);
+        self.max_rel = self.max_rel.max(rel);
+    }
+
+    fn max_abs(&self) -> f64 {
+        if self.nan {
+            f64::NAN
+        } else {
+            self.max_abs
+        }
+    }
+
+    fn max_rel(&self) -> f64 {
+        if self.nan {
+            f64::NAN
+        } else {
+            self.max_rel
+        }
+    }
+}
+
+/// Random streams (besides the inputs', numbered by parameter position) of the cotangents of
+/// a VJP check and of the sampled elements.
+const COTANGENT_STREAM: u64 = 1 << 32;
+const SAMPLE_STREAM: u64 = 1 << 33;
 
 pub fn run(args: Args) -> Result<Outcome, CliError> {
     let program = Program::load(&args.file)?;
@@ -96,14 +149,18 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     let (loss, what) = objective(&program, args.seed)?;
 
     let gradient_rows = gradients_vs_differences(&program, &loss, &wrt, &inputs.values, &args)?;
-    let compiled_rows = match args.interpret {
-        true => Vec::new(),
-        false => compiled_vs_interpreted(&program, &loss, &wrt, &inputs.values, args.compiled_rtol)?,
+    // A function codegen cannot compile still has its gradients checked; the error comes after.
+    let (compiled_rows, compiled_error) = match args.interpret {
+        true => (Vec::new(), None),
+        false => match compiled_vs_interpreted(&program, &loss, &wrt, &inputs.values, args.compiled_rtol) {
+            Ok(rows) => (rows, None),
+            Err(e) => (Vec::new(), Some(e)),
+        },
     };
-    let ok = gradient_rows.iter().chain(&compiled_rows).all(|r| r.ok);
+    let ok = gradient_rows.iter().chain(&compiled_rows).all(|r| r.errors.ok);
 
     let out = match args.json {
-        true => json_report(&program, &what, &gradient_rows, &compiled_rows, ok),
+        true => json_report(&program, &what, &gradient_rows, &compiled_rows, compiled_error.as_ref()),
         false => {
             let given: Vec<String> =
                 program.param_names.iter().zip(&inputs.specs).map(|(n, s)| format!("{n}={s}")).collect();
@@ -118,18 +175,31 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
                 args.eps, args.rtol, args.atol
             ));
             out.push_str(&rows_table("input", &gradient_rows));
-            if !args.interpret {
-                out.push_str("\ncompiled vs interpreter:\n");
-                out.push_str(&rows_table("output", &compiled_rows));
+            match (&compiled_error, args.interpret) {
+                (_, true) => {}
+                (Some(_), false) => out.push_str("\ncompiled vs interpreter: not compared (see the error)\n"),
+                (None, false) => {
+                    out.push_str("\ncompiled vs interpreter:\n");
+                    out.push_str(&rows_table("output", &compiled_rows));
+                }
             }
-            out.push_str(match ok {
-                true => "\nok: every error is within tolerance\n",
-                false => "\nFAILED: some errors are beyond tolerance\n",
+            out.push_str(match (ok, compiled_error.is_some()) {
+                (true, false) => "\nok: every error is within tolerance\n",
+                (true, true) => "\nthe gradients are within tolerance; the compiled code could not be checked\n",
+                (false, _) => "\nFAILED: some errors are beyond tolerance\n",
             });
             out
         }
     };
-    Ok(Outcome { stdout: out, code: if ok { 0 } else { EXIT_CHECK_FAILED } })
+    let code = match (&compiled_error, ok) {
+        (Some(e), _) => {
+            eprintln!("error: {e}");
+            EXIT_COMPUTE
+        }
+        (None, true) => 0,
+        (None, false) => EXIT_CHECK_FAILED,
+    };
+    Ok(Outcome { stdout: out, code })
 }
 
 /// The real scalar function whose gradient is checked, and a description of it.
@@ -156,7 +226,7 @@ fn objective(program: &Program, seed: u64) -> Result<(Function, String), CliErro
                     continue;
                 }
                 names.push(format!("`{}`", program.output_names[k]));
-                let ct = random(&ty, seed, 1000 + k as u64);
+                let ct = random(&ty, seed, COTANGENT_STREAM + k as u64);
                 let c = g.push1(Prim::Constant(Literal::Dense(Arc::new(ct))), &[], None).map_err(shape_err)?;
                 let mut term = g.push1(Prim::Binary(BinaryOp::Mul), &[c, o], None).map_err(shape_err)?;
                 if ty.rank() > 0 {
@@ -202,12 +272,12 @@ fn gradients_vs_differences(
     };
 
     let mut rows = Vec::new();
-    let mut rng = Rng::new(args.seed, 2000);
+    let mut rng = Rng::new(args.seed, SAMPLE_STREAM);
     for (slot, &p) in wrt.iter().enumerate() {
         let x = &args64[p];
         let ad = &results[1 + slot];
         let elements = rng.sample(x.numel(), args.max_elements);
-        let (mut max_abs, mut max_rel, mut ok) = (0.0f64, 0.0f64, true);
+        let mut errors = Errors::new();
         let mut xs = args64.clone();
         for &i in &elements {
             let x0 = x.get(i).to_c128();
@@ -225,25 +295,14 @@ fn gradients_vs_differences(
                 true => Complex64::new(partial(Complex64::new(1.0, 0.0))?, -partial(Complex64::new(0.0, 1.0))?),
                 false => Complex64::new(partial(Complex64::new(1.0, 0.0))?, 0.0),
             };
-            let got = ad.get(i).to_c128();
-            let abs = (got - fd).norm();
-            let scale = got.norm().max(fd.norm());
-            let rel = if scale > 0.0 { abs / scale } else { 0.0 };
-            // NaN errors fail: `!(abs <= tol)`.
-            ok &= abs <= args.atol + args.rtol * fd.norm();
-            max_abs = max_abs.max(abs);
-            max_rel = max_rel.max(rel);
-            if abs.is_nan() {
-                (max_abs, max_rel) = (f64::NAN, f64::NAN);
-            }
+            errors.add(ad.get(i).to_c128(), fd, args.atol + args.rtol * fd.norm());
         }
         rows.push(Row {
             name: program.param_names[p].clone(),
             ty: program.param_type(p).to_string(),
-            checked: format!("{} of {}", elements.len(), x.numel()),
-            max_abs,
-            max_rel,
-            ok,
+            checked: elements.len(),
+            elements: x.numel(),
+            errors,
         });
     }
     Ok(rows)
@@ -268,39 +327,39 @@ fn compiled_vs_interpreted(
         let want = Engine::Interpreter.run(f, args)?;
         let got = Engine::Native.run(f, args)?;
         for ((name, w), g) in names.into_iter().zip(&want).zip(&got) {
-            let default_rtol =
-                if w.dtype() == gradjit_ir::DType::F64 || w.dtype() == gradjit_ir::DType::C128 { 1e-10 } else { 1e-4 };
+            let default_rtol = match w.dtype().real() {
+                DType::F64 => 1e-10,
+                _ => 1e-4,
+            };
             rows.push(compare(name, w, g, rtol.unwrap_or(default_rtol)));
         }
     }
     Ok(rows)
 }
 
-/// One row comparing a compiled output `got` with the interpreter's `want`.
+/// One row comparing a compiled output `got` with the interpreter's `want`: integers and bools
+/// exactly, floats within `rtol` of the element or of the output's largest magnitude; NaN
+/// matches NaN.
 fn compare(name: String, want: &HostArray, got: &HostArray, rtol: f64) -> Row {
-    let ty = want.ty().to_string();
-    let checked = format!("{} of {}", want.numel(), want.numel());
+    let mut errors = Errors::new();
+    let (checked, elements) = (want.numel(), want.numel());
     if want.ty() != got.ty() {
-        let ty = format!("{ty} vs {}", got.ty());
-        return Row { name, ty, checked, max_abs: f64::NAN, max_rel: f64::NAN, ok: false };
+        errors.add(Complex64::new(f64::NAN, 0.0), Complex64::new(0.0, 0.0), 0.0);
+        return Row { name, ty: format!("{} vs {}", want.ty(), got.ty()), checked, elements, errors };
     }
     let exact = !want.dtype().is_inexact();
     let largest = want.scalars().map(|s| s.to_c128().norm()).filter(|v| v.is_finite()).fold(0.0, f64::max);
-    let (mut max_abs, mut max_rel, mut ok) = (0.0f64, 0.0f64, true);
     for (w, g) in want.scalars().zip(got.scalars()) {
         let (w, g) = (w.to_c128(), g.to_c128());
-        let same_special = (w.re.is_nan() && g.re.is_nan()) || (w == g);
-        let abs = if same_special { 0.0 } else { (w - g).norm() };
-        let scale = w.norm().max(g.norm());
-        let rel = if abs == 0.0 { 0.0 } else { abs / scale };
-        ok &= match exact {
-            true => abs == 0.0,
-            false => abs <= rtol * w.norm().max(largest),
-        };
-        max_abs = max_abs.max(abs);
-        max_rel = max_rel.max(rel);
+        let both_nan = (w.re.is_nan() || w.im.is_nan()) && (g.re.is_nan() || g.im.is_nan());
+        let tol = if exact { 0.0 } else { rtol * w.norm().max(largest) };
+        match both_nan || w == g {
+            // An exact match, infinities and NaNs included (`inf - inf` would be NaN).
+            true => errors.add(Complex64::ZERO, Complex64::ZERO, 0.0),
+            false => errors.add(g, w, tol),
+        }
     }
-    Row { name, ty, checked, max_abs, max_rel, ok }
+    Row { name, ty: want.ty().to_string(), checked, elements, errors }
 }
 
 /// `3.10e-11`, or `0` for an exact match.
@@ -324,39 +383,86 @@ fn rows_table(kind: &str, rows: &[Row]) -> String {
         lines.push(vec![
             r.name.clone(),
             r.ty.clone(),
-            r.checked.clone(),
-            error(r.max_abs),
-            error(r.max_rel),
-            (if r.ok { "ok" } else { "FAIL" }).to_string(),
+            format!("{} of {}", r.checked, r.elements),
+            error(r.errors.max_abs()),
+            error(r.errors.max_rel()),
+            (if r.errors.ok { "ok" } else { "FAIL" }).to_string(),
         ]);
     }
     table(&lines, "  ")
 }
 
-fn json_report(program: &Program, what: &str, gradients: &[Row], compiled: &[Row], ok: bool) -> String {
+fn json_report(program: &Program, what: &str, gradients: &[Row], compiled: &[Row], error: Option<&CliError>) -> String {
     let number = |v: f64| if v.is_finite() { format!("{v:e}") } else { "null".to_string() };
     let rows = |rows: &[Row], kind: &str| {
         let items: Vec<String> = rows
             .iter()
             .map(|r| {
                 format!(
-                    "    {{\"{kind}\": {}, \"type\": \"{}\", \"checked\": \"{}\", \"max_abs_err\": {}, \"max_rel_err\": {}, \"ok\": {}}}",
+                    "    {{\"{kind}\": {}, \"type\": \"{}\", \"checked\": {}, \"elements\": {}, \
+                     \"max_abs_err\": {}, \"max_rel_err\": {}, \"ok\": {}}}",
                     json_string(&r.name),
                     r.ty,
                     r.checked,
-                    number(r.max_abs),
-                    number(r.max_rel),
-                    r.ok
+                    r.elements,
+                    number(r.errors.max_abs()),
+                    number(r.errors.max_rel()),
+                    r.errors.ok
                 )
             })
             .collect();
-        format!("[\n{}\n  ]", items.join(",\n"))
+        match items.is_empty() {
+            true => "[]".to_string(),
+            false => format!("[\n{}\n  ]", items.join(",\n")),
+        }
     };
+    let ok = error.is_none() && gradients.iter().chain(compiled).all(|r| r.errors.ok);
     format!(
-        "{{\n  \"file\": {},\n  \"checked\": {},\n  \"ok\": {ok},\n  \"gradients\": {},\n  \"compiled\": {}\n}}\n",
+        "{{\n  \"file\": {},\n  \"checked\": {},\n  \"ok\": {ok},\n  \"gradients\": {},\n  \"compiled\": {},\n  \
+         \"compiled_error\": {}\n}}\n",
         json_string(&program.path),
         json_string(what),
         rows(gradients, "input"),
-        if compiled.is_empty() { "[]".to_string() } else { rows(compiled, "output") }
+        rows(compiled, "output"),
+        error.map_or("null".to_string(), |e| json_string(&e.to_string())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(re: f64) -> Complex64 {
+        Complex64::new(re, 0.0)
+    }
+
+    #[test]
+    fn errors_keep_their_maximum_and_remember_nan() {
+        let mut e = Errors::new();
+        e.add(c(1.0), c(1.5), 1.0);
+        e.add(c(f64::NAN), c(0.0), 1.0);
+        e.add(c(2.0), c(2.0), 0.0);
+        assert!(!e.ok && e.max_abs().is_nan() && e.max_rel().is_nan());
+        let mut e = Errors::new();
+        e.add(c(1.0), c(1.5), 1.0);
+        e.add(c(0.0), c(0.0), 0.0);
+        assert!(e.ok);
+        assert_eq!((e.max_abs(), e.max_rel()), (0.5, 0.5 / 1.5));
+        e.add(c(f64::INFINITY), c(1.0), 1.0);
+        assert_eq!((e.ok, e.max_rel()), (false, f64::INFINITY));
+    }
+
+    #[test]
+    fn compiled_outputs_compare_exactly_for_integers_and_relative_to_the_largest_for_floats() {
+        let floats = |v: Vec<f32>| HostArray::from_vec([v.len()], v).unwrap();
+        let row =
+            compare("y".into(), &floats(vec![100.0, 1e-3, f32::NAN]), &floats(vec![100.001, 1.001e-3, f32::NAN]), 1e-4);
+        assert!(row.errors.ok, "an error of 1e-6 on a small element is within 1e-4 of the largest, 100");
+        let row = compare("y".into(), &floats(vec![100.0]), &floats(vec![100.1]), 1e-4);
+        assert!(!row.errors.ok);
+        let ints = |v: Vec<i32>| HostArray::from_vec([v.len()], v).unwrap();
+        assert!(!compare("k".into(), &ints(vec![1, 2]), &ints(vec![1, 3]), 1.0).errors.ok);
+        let row = compare("k".into(), &ints(vec![1]), &floats(vec![1.0]), 1.0);
+        assert_eq!((row.ty.as_str(), row.errors.ok), ("i32[1] vs f32[1]", false));
+    }
 }
