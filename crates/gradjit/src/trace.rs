@@ -169,7 +169,7 @@ impl TraceCtx {
                 .collect(),
             Err(e) => {
                 drop(st);
-                poison(Error::from_shape(e, loc.clone()), num_outputs(&prim))
+                poison(Error::from_shape(e, loc.clone()), prim.num_results())
             }
         }
     }
@@ -227,11 +227,12 @@ impl TraceCtx {
     }
 }
 
-/// The number of outputs of `prim`.
-fn num_outputs(prim: &Prim) -> usize {
-    match prim {
-        Prim::Call { body } => body.outputs.len(),
-        _ => 1,
+/// What a traced tensor stands for: its trace and its value there (`None` for other tensors).
+/// Two tensors with the same key are the same traced value, however they were cloned.
+pub(crate) fn trace_key(t: &Tensor) -> Option<(u64, Value)> {
+    match &t.repr {
+        Repr::Traced(tr) => Some((tr.ctx.id, tr.value)),
+        _ => None,
     }
 }
 
@@ -281,17 +282,17 @@ pub(crate) fn placement(inputs: &[&Tensor], loc: &Loc) -> Result<Placement> {
 /// innermost trace. Never fails: errors poison the outputs.
 pub(crate) fn bind(prim: Prim, inputs: &[&Tensor], loc: &Loc) -> Outputs {
     match placement(inputs, loc) {
-        Err(e) => poison(e, num_outputs(&prim)),
+        Err(e) => poison(e, prim.num_results()),
         Ok(Placement::Trace(ctx)) => ctx.record(prim, inputs, loc),
         Ok(Placement::Eager) => {
             let arrays: SmallVec<[&HostArray; 3]> =
                 inputs.iter().filter_map(|t| t.concrete()).map(|a| a.as_host()).collect();
             match gradjit_ir::interp::apply(&prim, &arrays) {
                 Ok(outs) => outs.into_iter().map(|a| Tensor::from(Array::from_host(a))).collect(),
-                Err(gradjit_ir::InterpError::Type(e)) => poison(Error::from_shape(e, loc.clone()), num_outputs(&prim)),
+                Err(gradjit_ir::InterpError::Type(e)) => poison(Error::from_shape(e, loc.clone()), prim.num_results()),
                 Err(e) => poison(
                     Error::Eval { op: prim.name().to_string(), message: e.to_string(), loc: loc.clone() },
-                    num_outputs(&prim),
+                    prim.num_results(),
                 ),
             }
         }
@@ -422,7 +423,7 @@ impl Drop for Tracing {
 
 /// `f` with values numbered in definition order (parameters first, then equation outputs),
 /// as the text parser builds functions: the canonical form that compares equal across traces.
-fn renumbered(f: &Function) -> Function {
+pub(crate) fn renumbered(f: &Function) -> Function {
     let mut out = Function::new();
     let mut map: Vec<Option<Value>> = vec![None; f.num_values()];
     for &p in &f.params {
