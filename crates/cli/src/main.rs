@@ -85,11 +85,15 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli.command))) {
-        Ok(Ok(outcome)) => {
+        Ok(Ok(outcome)) => match std::io::stdout().lock().write_all(outcome.stdout.as_bytes()) {
             // A closed pipe (`gradjit dump f.gj | head`) is not an error worth reporting.
-            let _ = std::io::stdout().lock().write_all(outcome.stdout.as_bytes());
-            ExitCode::from(outcome.code)
-        }
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                let e = CliError::io("<stdout>", e);
+                eprintln!("error: {e}");
+                e.exit_code()
+            }
+            _ => ExitCode::from(outcome.code),
+        },
         Ok(Err(e)) => {
             eprintln!("error: {e}");
             e.exit_code()
