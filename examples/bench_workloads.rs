@@ -16,6 +16,7 @@
 mod workloads;
 
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use workloads::engine::{by_name, BenchResult};
@@ -88,16 +89,27 @@ fn time(o: &Options) -> BenchResult<()> {
     let w = find(id)?;
     let engine = by_name(&o.engine)?;
     let mut compiles = Vec::with_capacity(o.compile_repeats);
+    // Seconds per phase of each first call: "prepare" (Engine::compile), "first_run", and the
+    // engine's own breakdown of "prepare".
+    let mut phases: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut compiled = None;
     for _ in 0..o.compile_repeats.max(1) {
         drop(compiled.take()); // the previous compilation is freed before the next one is timed
         engine.forget();
         let t0 = Instant::now();
         let mut c = engine.compile(&w)?;
+        let t1 = Instant::now();
         c.call()?;
         compiles.push(t0.elapsed().as_secs_f64());
+        phases.entry("prepare").or_default().push((t1 - t0).as_secs_f64());
+        phases.entry("first_run").or_default().push(t1.elapsed().as_secs_f64());
+        for (name, s) in c.phases() {
+            phases.entry(name).or_default().push(s);
+        }
         compiled = Some(c);
     }
+    let phases: serde_json::Map<String, serde_json::Value> =
+        phases.into_iter().map(|(k, v)| (k.to_string(), Summary::of_seconds(&v).to_json())).collect();
     let mut compiled = compiled.expect("compiled at least once");
     let (samples, batch) = steady(|| compiled.call(), o.budget)?;
     let line = json!({
@@ -105,6 +117,7 @@ fn time(o: &Options) -> BenchResult<()> {
         "side": "gradjit",
         "engine": engine.name(),
         "compile_ms": Summary::of_seconds(&compiles).to_json(),
+        "compile_phases_ms": phases,
         "steady_ms": Summary::of_seconds(&samples).to_json(),
         "batch": batch,
         "base_rss_mb": base,

@@ -346,6 +346,33 @@ def table(results):
     return "\n".join(lines)
 
 
+def phase_table(results):
+    """The gradjit first call split into its phases (where the engine reports them), per configuration."""
+    engine = results["engine"]
+    names = []
+    for runs in results["runs"].values():
+        for run in runs[engine].values():
+            for name in run.get("compile_phases_ms", {}):
+                if name not in names:
+                    names.append(name)
+    if not names:
+        return ""
+    lines = [
+        "| workload | size | cores | JAX first call | gradjit first call | " + " | ".join(names) + " |",
+        "|" + "---|" * (5 + len(names)),
+    ]
+    for wid in results["selected"]:
+        w = results["workloads"][wid]
+        for config, runs in results["runs"].items():
+            g = runs[engine].get(wid, {})
+            if "compile_phases_ms" not in g:
+                continue
+            cells = [fmt_ms(median(runs["jax"].get(wid), "compile_ms")), fmt_ms(median(g, "compile_ms"))]
+            cells += [fmt_ms(g["compile_phases_ms"].get(n, {}).get("median")) for n in names]
+            lines.append(f"| {w['name']} | {w['size']} | {config} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def median(run, key):
     try:
         return run[key]["median"]
@@ -466,6 +493,14 @@ def render(results):
         table(results),
         "",
         "![gradjit / JAX time ratios](benchmarks.svg)",
+        "",
+        "### Where the first call's time goes",
+        "",
+        "Medians of the phases of gradjit's first call: **prepare** (everything before running: for `codegen`,"
+        " **trace_grad**, tracing `grad(f)` into the gradient IR, then **codegen**, planning, lowering and"
+        " compiling it) and **first_run** (the first execution, page faults of fresh buffers included).",
+        "",
+        phase_table(results) or "(this engine does not report phases)",
         "",
         "## Targets (issue 5)",
         "",

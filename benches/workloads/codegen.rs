@@ -6,6 +6,7 @@ use super::Workload;
 use gradjit::{Array, HostArray};
 use gradjit_codegen::{CompileOptions, Compiler, Executable};
 use std::cell::RefCell;
+use std::time::Instant;
 
 /// Compiles the gradient IR with a [`Compiler`] of its own, so that [`Engine::forget`] can
 /// start from an empty cache.
@@ -21,8 +22,9 @@ impl Codegen {
 
 struct CompiledCode {
     exe: Executable,
-    args: Vec<HostArray>,
+    args: Vec<Array>,
     outputs: Vec<HostArray>,
+    phases: Vec<(&'static str, f64)>,
 }
 
 /// Workloads take at most this many arguments (W2: four parameters and two inputs).
@@ -34,14 +36,17 @@ impl Engine for Codegen {
     }
 
     fn compile(&self, w: &Workload) -> BenchResult<Box<dyn Compiled>> {
+        let t0 = Instant::now();
         let ir = gradient_ir(w)?;
+        let t1 = Instant::now();
         let exe = self.compiler.borrow().compile(&ir, &CompileOptions::default())?;
-        let args: Vec<HostArray> = w.params.iter().chain(&w.rest).map(|a| a.as_host().clone()).collect();
-        let args = args[..ir.params.len()].to_vec();
+        let phases = vec![("trace_grad", (t1 - t0).as_secs_f64()), ("codegen", t1.elapsed().as_secs_f64())];
+        // Arrays share their data: binding the inputs copies nothing.
+        let args: Vec<Array> = w.params.iter().chain(&w.rest).take(ir.params.len()).cloned().collect();
         if args.len() > MAX_ARGS {
             return Err(format!("{} takes {} arguments, more than {MAX_ARGS}", w.id, args.len()).into());
         }
-        Ok(Box::new(CompiledCode { exe, args, outputs: Vec::new() }))
+        Ok(Box::new(CompiledCode { exe, args, outputs: Vec::new(), phases }))
     }
 
     fn forget(&self) {
@@ -54,9 +59,9 @@ impl Engine for Codegen {
 impl Compiled for CompiledCode {
     fn call(&mut self) -> BenchResult<()> {
         // The argument list on the stack: a dispatch measurement must not time an allocation.
-        let mut refs = [&self.args[0]; MAX_ARGS];
+        let mut refs = [self.args[0].as_host(); MAX_ARGS];
         for (r, a) in refs.iter_mut().zip(&self.args) {
-            *r = a;
+            *r = a.as_host();
         }
         self.outputs = self.exe.run(&refs[..self.args.len()])?;
         Ok(())
@@ -64,5 +69,9 @@ impl Compiled for CompiledCode {
 
     fn outputs(&self) -> BenchResult<Vec<Array>> {
         Ok(self.outputs.iter().cloned().map(Array::from_host).collect())
+    }
+
+    fn phases(&self) -> Vec<(&'static str, f64)> {
+        self.phases.clone()
     }
 }

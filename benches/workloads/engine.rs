@@ -37,6 +37,10 @@ pub trait Compiled {
     fn call(&mut self) -> BenchResult<()>;
     /// The gradients of the last call (the identity's output for [`Transform::Identity`]).
     fn outputs(&self) -> BenchResult<Vec<Array>>;
+    /// Seconds spent in each phase of [`Engine::compile`], where the engine can tell them apart.
+    fn phases(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
 }
 
 /// The engine of the name `name` (`interp`, `codegen`, `hand`).
