@@ -12,12 +12,15 @@
 //! checks every new equation with its shape rule and keeps the original equation if a rule
 //! got that wrong (which the tests catch in debug builds).
 //!
-//! Whatever the rules, the engine also replaces a `call` whose body only forwards its
-//! parameters by the forwarded operands: that is structure, not algebra.
+//! Whatever the rules, the engine also makes a `cond` with a constant index a `call` of the
+//! selected branch, and replaces a `call` whose body only forwards its parameters by the
+//! forwarded operands: that is structure, not algebra.
 
 use super::rebuild::{map_body, Builder};
+use crate::array::HostArray;
 use crate::dtype::TensorType;
 use crate::function::{Function, Value};
+use crate::interp;
 use crate::prim::{Literal, Prim};
 use crate::Scalar;
 use smallvec::{smallvec, SmallVec};
@@ -91,8 +94,8 @@ const MAX_LOCAL_STEPS: usize = 8;
 pub(crate) fn rewrite(f: &Function, rules: &[Rule], recurse: fn(&Function) -> Function) -> Function {
     let mut b = Builder::new(f);
     for eqn in &f.eqns {
-        let prim = map_body(&eqn.prim, recurse);
         let inputs = b.values(&eqn.inputs);
+        let (prim, inputs) = known_branch(&b, map_body(&eqn.prim, recurse), inputs);
         if let Some(forwarded) = forwarded_operands(&prim, &inputs) {
             if eqn.outputs.len() == forwarded.len()
                 && eqn.outputs.iter().zip(&forwarded).all(|(&o, &v)| f.ty(o) == b.ty(v))
@@ -136,6 +139,18 @@ pub(crate) fn rewrite(f: &Function, rules: &[Rule], recurse: fn(&Function) -> Fu
         }
     }
     b.finish()
+}
+
+/// A `cond` whose index is a constant is a `call` of the branch it selects; anything else is
+/// returned unchanged.
+fn known_branch(b: &Builder, prim: Prim, inputs: SmallVec<[Value; 3]>) -> (Prim, SmallVec<[Value; 3]>) {
+    if let (Prim::Cond { branches }, Some(index)) = (&prim, inputs.first().and_then(|&i| b.splat(i))) {
+        let k = interp::branch_index(&HostArray::scalar(index), branches.len());
+        if let Some(body) = branches.get(k) {
+            return (Prim::Call { body: body.clone() }, inputs[1..].iter().copied().collect());
+        }
+    }
+    (prim, inputs)
 }
 
 /// The operands a `call` returns, if its body has no equations and so only forwards its
