@@ -31,6 +31,7 @@ mod jvp;
 mod partial_eval;
 mod reverse;
 mod rules;
+mod summary;
 mod transpose;
 
 pub use error::AdError;
@@ -38,6 +39,7 @@ pub use jacobian::{hessian, hvp, jacfwd, jacrev, select_outputs};
 pub use jvp::jvp;
 pub use partial_eval::{partial_eval, Split};
 pub use reverse::{grad, grad_unsimplified, vjp};
+pub use summary::{rule_summary, RuleSummary};
 pub use transpose::transpose;
 
 use gradjit_ir::Function;

@@ -36,10 +36,12 @@ pub mod memory;
 pub mod plan;
 mod runtime;
 pub mod shape_ops;
+mod summary;
 
 pub use dump::Dumps;
 pub use error::CodegenError;
 pub use plan::Plan;
+pub use summary::lowering_summary;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
 use gradjit_ir::{Function, HostArray, TensorType};

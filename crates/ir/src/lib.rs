@@ -21,6 +21,7 @@ pub mod function;
 pub mod interp;
 pub mod passes;
 pub mod prim;
+pub mod prim_docs;
 pub mod shape_rules;
 pub mod text;
 pub mod verify;
