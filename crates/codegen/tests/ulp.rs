@@ -88,7 +88,10 @@ type Kernel<T> = unsafe extern "C" fn(*const T, *const T, *mut T, i64);
 
 /// Compiles `out[i] = f(x[i], y[i])` with a vector loop and a scalar tail.
 fn compile<T: Lane>(emit: Emit) -> Kernel<T> {
-    let isa = isa::host_isa().expect("host ISA");
+    compile_for::<T>(isa::host_isa().expect("host ISA"), emit)
+}
+
+fn compile_for<T: Lane>(isa: cranelift_codegen::isa::OwnedTargetIsa, emit: Emit) -> Kernel<T> {
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let ptr = module.target_config().pointer_type();
     let mut ctx: Context = module.make_context();
@@ -230,8 +233,13 @@ const POINTS: usize = 1 << 20;
 /// `POINTS` values, split evenly between the distributions, followed by the special values (the finite ones only
 /// up to the largest magnitude of the distributions, for functions that are only accurate in a range).
 fn inputs<T: Lane>(dists: &[Dist], seed: u64) -> Vec<T> {
+    inputs_n(dists, seed, POINTS)
+}
+
+/// Like [`inputs`] with `points` random values.
+fn inputs_n<T: Lane>(dists: &[Dist], seed: u64, points: usize) -> Vec<T> {
     let mut rng = Rng(seed);
-    let per = POINTS / dists.len();
+    let per = points / dists.len();
     let mut xs: Vec<T> =
         dists.iter().flat_map(|&d| (0..per).map(move |_| d)).map(|d| T::from_f64(d.draw(&mut rng))).collect();
     let limit = dists.iter().map(|d| d.max_magnitude()).fold(0.0, f64::max);
@@ -528,8 +536,7 @@ fn tan() {
 #[test]
 fn sin_cos_stay_bounded_for_huge_arguments() {
     fn check_bounded<T: Lane>(emit: UnaryEmit, lo: f64, hi: f64) {
-        let mut xs: Vec<T> = inputs::<T>(&[LogBothSigns(lo, hi)], 3);
-        xs.truncate(1 << 16);
+        let xs: Vec<T> = inputs_n::<T>(&[LogBothSigns(lo, hi)], 3, 1 << 16);
         let out = run(compile::<T>(Emit::Unary(emit)), &xs, &xs);
         for (x, y) in xs.iter().zip(&out) {
             let (x, y) = (x.to_f64(), y.to_f64());
@@ -767,5 +774,40 @@ fn emitted_code_has_no_calls() {
             assert!(code.buffer.relocs().is_empty(), "{name} {ty}: {:?}", code.buffer.relocs());
             assert_eq!(ctx.func.layout.blocks().count(), 1, "{name} {ty}: branches");
         }
+    }
+}
+
+/// On a baseline x86-64 ISA (SSE2 only: no SSE4.1 blends, no AVX, no FMA, where Cranelift turns each `fma` into a
+/// libcall to the correctly rounded `fma`/`fmaf`), every emitter still compiles and gives bit-identical results.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn baseline_isa_gives_identical_results() {
+    use cranelift_codegen::settings::{self, Configurable};
+    fn baseline() -> cranelift_codegen::isa::OwnedTargetIsa {
+        let mut shared = settings::builder();
+        shared.set("opt_level", "speed").unwrap();
+        shared.set("is_pic", "false").unwrap();
+        cranelift_native::builder_with_options(false).unwrap().finish(settings::Flags::new(shared)).unwrap()
+    }
+    fn compare<T: Lane>(name: &str, emit: Emit, xs: &[T], ys: &[T]) {
+        let host = run(compile::<T>(emit), xs, ys);
+        let base = run(compile_for::<T>(baseline(), emit), xs, ys);
+        for i in 0..xs.len() {
+            let (a, b) = (host[i].to_f64(), base[i].to_f64());
+            let same = (a.is_nan() && b.is_nan()) || (a == b && a.is_sign_negative() == b.is_sign_negative());
+            assert!(same, "{name} {}: host {a:e} != baseline {b:e} at x={:?} y={:?}", T::NAME, xs[i], ys[i]);
+        }
+    }
+    let dists = [LogBothSigns(-30.0, 3.0), Uniform(-10.0, 10.0)];
+    let emits = math::UNARY
+        .iter()
+        .map(|&(n, f)| (n, Emit::Unary(f)))
+        .chain(math::BINARY.iter().map(|&(n, f)| (n, Emit::Binary(f))));
+    for (name, emit) in emits {
+        let (x32, x64) = (inputs_n::<f32>(&dists, 8, 4096), inputs_n::<f64>(&dists, 9, 4096));
+        let (y32, y64): (Vec<f32>, Vec<f64>) =
+            (x32.iter().rev().copied().collect(), x64.iter().rev().copied().collect());
+        compare::<f32>(name, emit, &x32, &y32);
+        compare::<f64>(name, emit, &x64, &y64);
     }
 }
