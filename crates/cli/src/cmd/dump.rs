@@ -74,6 +74,7 @@ type StageText = fn(&Dumps) -> &str;
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Each stage under a `# == stage` header
     Text,
     /// Graphviz (one IR stage): render with `dot -Tsvg`
     Dot,
