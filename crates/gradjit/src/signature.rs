@@ -29,6 +29,7 @@ use crate::tree::Tree;
 
 /// One argument of a transformed function: becomes a tree of tensors (usually one leaf).
 pub trait Arg {
+    /// The argument as a tree of tensors.
     fn into_arg(self) -> Tree<Tensor>;
 }
 

@@ -16,6 +16,7 @@ use std::ops;
 /// An operand of a tensor operation: a tensor, or a weakly typed Rust scalar.
 #[derive(Clone, Debug)]
 pub enum Operand {
+    /// A tensor (or an array, as a concrete tensor).
     Tensor(Tensor),
     /// Takes the dtype of the tensor it is combined with.
     Scalar(Scalar),
@@ -23,6 +24,7 @@ pub enum Operand {
 
 /// What can be an operand: tensors, arrays and Rust scalars (`f32 f64 i32 i64 bool`).
 pub trait IntoOperand {
+    /// The value as an operand.
     fn into_operand(self) -> Operand;
 }
 
@@ -182,6 +184,7 @@ unary_methods! {
     abs => Abs,
     /// `-1`, `0` or `1` (`x/|x|` for complex).
     sign => Sign,
+    /// `e^x`.
     exp => Exp,
     /// `exp(x) - 1`, accurate near 0.
     expm1 => Expm1,
@@ -189,18 +192,25 @@ unary_methods! {
     log => Log,
     /// `log(1 + x)`, accurate near 0.
     log1p => Log1p,
+    /// The square root.
     sqrt => Sqrt,
     /// `1 / sqrt(x)`.
     rsqrt => Rsqrt,
+    /// The hyperbolic tangent.
     tanh => Tanh,
     /// The logistic function `1 / (1 + exp(-x))`.
     sigmoid => Logistic,
+    /// The sine (of radians).
     sin => Sin,
+    /// The cosine.
     cos => Cos,
+    /// The tangent.
     tan => Tan,
     /// The error function.
     erf => Erf,
+    /// Rounds down.
     floor => Floor,
+    /// Rounds up.
     ceil => Ceil,
     /// Rounds half away from zero.
     round => Round,

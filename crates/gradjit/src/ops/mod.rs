@@ -31,6 +31,7 @@ use gradjit_ir::{Axes, Loc, Prim, Shape, TensorType};
 
 /// An integer usable as an axis, an index or a dimension (`-1` counts from the end).
 pub trait Dim: Copy {
+    /// The value as an `i64`.
     fn to_i64(self) -> i64;
 }
 
@@ -47,6 +48,7 @@ dim_ints!(i32, i64, isize, usize, u32);
 
 /// One or several integers (axes or dimensions): `1`, `-1`, `[0, 2]`, `&[2, -1][..]`, `vec![3, 4]`.
 pub trait IntList {
+    /// The integers, in order.
     fn into_ints(self) -> Vec<i64>;
 }
 

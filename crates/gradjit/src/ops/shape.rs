@@ -21,7 +21,14 @@ pub enum SliceArg {
     /// One position; the dimension is removed. Negative counts from the end.
     Index(i64),
     /// `start..stop` by `step`, python's rules (`None` is the default end for the step's direction).
-    Range { start: Option<i64>, stop: Option<i64>, step: i64 },
+    Range {
+        /// The first position (`None`: the start for a positive step, the end for a negative one).
+        start: Option<i64>,
+        /// The position not reached (`None`: past the end in the step's direction).
+        stop: Option<i64>,
+        /// The distance between taken positions (not 0).
+        step: i64,
+    },
     /// A new dimension of size 1 (numpy's `None`/`newaxis`).
     NewAxis,
 }
