@@ -20,7 +20,13 @@
 //!
 //! [`ArgsFor`] ties the argument tuple to the function's arity, so passing the wrong number of
 //! arguments does not compile; a structure mismatch (a tree passed for a `Tensor` parameter) is
-//! an [`Error::Argument`] at run time.
+//! an [`Error::Argument`] at run time:
+//!
+//! ```compile_fail
+//! use gradjit::{make_ir, Array, Tensor};
+//! let x = Array::ones([2]);
+//! let ir = make_ir(|a: Tensor| a.exp(), (&x, &x)); // two arguments for one parameter
+//! ```
 
 use crate::array::Array;
 use crate::error::{Error, Result};
