@@ -634,7 +634,10 @@ mod random_programs {
             let x = if a & 1 == 0 { *self.pool.last().unwrap() } else { self.pick(a >> 1) };
             let t = self.f.ty(x).clone();
             let float = self.dtype.is_float();
-            match kind % 15 {
+            if !t.dtype.is_numeric() {
+                return None; // a comparison repeated by the last step
+            }
+            match kind % 17 {
                 0 if b & 0x100 != 0 => self.push(Prim::IntegerPow { y: i32::from(c % 5) - 1 }, &[x]),
                 0 => {
                     let ops: &[UnaryOp] = if float {
@@ -750,6 +753,32 @@ mod random_programs {
                         self.push(Prim::DotGeneral(dims(0, axis)), &[y, x])
                     }
                 }
+                14 => {
+                    // A call of a one-equation body, which also returns one operand unchanged.
+                    let y = self.partner(x, c);
+                    let body = Arc::new(self.branch(&t, b, b & 0x200 != 0));
+                    let outs = self.f.push(Prim::Call { body }, &[x, y], None).ok()?;
+                    self.pool.extend(&outs);
+                    outs.last().copied()
+                }
+                15 => {
+                    // A cond on a constant index or on the sign of a reduction of x.
+                    let y = self.partner(x, c);
+                    let index = if c & 1 == 0 {
+                        let t = TensorType::scalar(DType::I32);
+                        self.f.push1(Prim::splat(f64::from(c >> 1 & 3) - 1.0, &t), &[], None).ok()?
+                    } else {
+                        let axes: Axes = (0..t.rank()).collect();
+                        let r = self.f.push1(Prim::Reduce { op: ReduceOp::Max, axes }, &[x], None).ok()?;
+                        let rt = self.f.ty(r).clone();
+                        let zero = self.constant(0, &rt);
+                        self.f.push1(Prim::Compare(gradjit_ir::CompareOp::Gt), &[r, zero], None).ok()?
+                    };
+                    let branches = vec![Arc::new(self.branch(&t, b, true)), Arc::new(self.branch(&t, b >> 3, true))];
+                    let outs = self.f.push(Prim::Cond { branches }, &[index, x, y], None).ok()?;
+                    self.pool.extend(&outs);
+                    outs.last().copied()
+                }
                 _ => {
                     // Repeat an earlier equation, maybe with its operands swapped (for CSE).
                     let e = self.f.eqns.get(b as usize % self.f.eqns.len().max(1))?.clone();
@@ -760,6 +789,22 @@ mod random_programs {
                     self.push(e.prim, &inputs)
                 }
             }
+        }
+
+        /// A function `(x, y) -> (x op y, x)` or `(x, y) -> (x op y)` on values of type `t`, with
+        /// `op` picked by `seed` among operations the rules rewrite.
+        fn branch(&self, t: &TensorType, seed: u16, forward: bool) -> Function {
+            let mut f = Function::new();
+            let (x, y) = (f.add_param(t.clone()), f.add_param(t.clone()));
+            let ops = [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Sub, BinaryOp::Max];
+            let one = f.push1(Prim::splat(1.0, t), &[], None).expect("constant");
+            let z = match seed % 6 {
+                4 => f.push1(Prim::Binary(BinaryOp::Mul), &[x, one], None),
+                5 => f.push1(Prim::Unary(UnaryOp::Neg), &[y], None),
+                k => f.push1(Prim::Binary(ops[k as usize]), &[x, y], None),
+            };
+            f.outputs = std::iter::once(z.expect("branch")).chain(forward.then_some(x)).collect();
+            f
         }
 
         fn constant_pred(&mut self, c: u16, t: &TensorType) -> Value {
@@ -805,40 +850,67 @@ mod random_programs {
     /// An element depends on a zero's sign if it is computed from a division (or `pow`,
     /// `integer_pow` with a negative exponent) by a zero, directly or through other operations.
     fn run_with_sign_dependence(f: &Function, args: &[HostArray]) -> (Vec<HostArray>, Vec<HostArray>) {
+        let clean = |a: &HostArray| HostArray::zeros(DType::Bool, a.shape().clone());
+        let args: Vec<(HostArray, HostArray)> = args.iter().map(|a| (a.clone(), clean(a))).collect();
+        eval_flagged(f, &args).into_iter().unzip()
+    }
+
+    /// Runs `f` on values paired with their flags: which elements depend on the sign of a zero.
+    fn eval_flagged(f: &Function, args: &[(HostArray, HostArray)]) -> Vec<(HostArray, HostArray)> {
         let mut env: Vec<Option<(HostArray, HostArray)>> = vec![None; f.num_values()];
-        let unknown = |t: &TensorType| HostArray::zeros(DType::Bool, t.shape.clone());
         for (&p, a) in f.params.iter().zip(args) {
-            env[p.index()] = Some((a.clone(), unknown(a.ty())));
+            env[p.index()] = Some(a.clone());
         }
         for e in &f.eqns {
-            let ins: Vec<&HostArray> = e.inputs.iter().map(|v| &env[v.index()].as_ref().unwrap().0).collect();
-            let masks: Vec<&HostArray> = e.inputs.iter().map(|v| &env[v.index()].as_ref().unwrap().1).collect();
-            let out = interp::apply(&e.prim, &ins).unwrap_or_else(|err| panic!("{err} in\n{f}")).remove(0);
-            let mask = if e.inputs.is_empty() {
-                unknown(out.ty())
-            } else if e.prim.is_elementwise() {
-                let sign_sensitive =
-                    matches!(e.prim, Prim::Binary(BinaryOp::Div | BinaryOp::Pow) | Prim::IntegerPow { y: ..0 });
-                let mut m = unknown(out.ty());
-                for i in 0..m.numel() {
-                    let dirty = masks.iter().any(|m| m.get(i) == Scalar::Bool(true))
-                        || (sign_sensitive && ins.iter().any(|a| a.dtype().is_float() && a.get(i).to_f64() == 0.0));
-                    m.set(i, Scalar::Bool(dirty));
-                }
-                m
-            } else if let Prim::Reduce { axes, .. } = &e.prim {
-                interp::apply(&Prim::Reduce { op: ReduceOp::Max, axes: axes.clone() }, &masks).unwrap().remove(0)
-            } else if e.inputs.len() == 1 {
-                // A layout operation moves the flags with the data.
-                interp::apply(&e.prim, &masks).unwrap().remove(0)
-            } else {
-                // A contraction mixes everything.
-                let any = masks.iter().any(|m| m.scalars().any(|b| b == Scalar::Bool(true)));
-                HostArray::full(Scalar::Bool(any), out.shape().clone())
-            };
-            env[e.outputs[0].index()] = Some((out, mask));
+            let ins: Vec<(HostArray, HostArray)> = e.inputs.iter().map(|v| env[v.index()].clone().unwrap()).collect();
+            for (&o, out) in e.outputs.iter().zip(eval_eqn_flagged(&e.prim, &ins)) {
+                env[o.index()] = Some(out);
+            }
         }
-        f.outputs.iter().map(|o| env[o.index()].clone().unwrap()).unzip()
+        f.outputs.iter().map(|o| env[o.index()].clone().unwrap()).collect()
+    }
+
+    fn eval_eqn_flagged(prim: &Prim, ins: &[(HostArray, HostArray)]) -> Vec<(HostArray, HostArray)> {
+        let dirty = |m: &HostArray| m.scalars().any(|b| b == Scalar::Bool(true));
+        let values: Vec<&HostArray> = ins.iter().map(|(v, _)| v).collect();
+        let masks: Vec<&HostArray> = ins.iter().map(|(_, m)| m).collect();
+        let flags = |a: &HostArray, on: bool| HostArray::full(Scalar::Bool(on), a.shape().clone());
+        match prim {
+            Prim::Call { body } => return eval_flagged(body, ins),
+            Prim::Cond { branches } => {
+                let k = interp::branch_index(values[0], branches.len());
+                let outs = eval_flagged(&branches[k], &ins[1..]);
+                // An index that depends on a zero's sign could have chosen another branch.
+                if dirty(masks[0]) {
+                    return outs.into_iter().map(|(v, _)| (flags(&v, true), v)).map(|(m, v)| (v, m)).collect();
+                }
+                return outs;
+            }
+            _ => {}
+        }
+        let out = interp::apply(prim, &values).unwrap_or_else(|err| panic!("{err}")).remove(0);
+        let mask = if ins.is_empty() {
+            flags(&out, false)
+        } else if prim.is_elementwise() {
+            let sign_sensitive =
+                matches!(prim, Prim::Binary(BinaryOp::Div | BinaryOp::Pow) | Prim::IntegerPow { y: ..0 });
+            let mut m = flags(&out, false);
+            for i in 0..m.numel() {
+                let dirty = masks.iter().any(|m| m.get(i) == Scalar::Bool(true))
+                    || (sign_sensitive && values.iter().any(|a| a.dtype().is_float() && a.get(i).to_f64() == 0.0));
+                m.set(i, Scalar::Bool(dirty));
+            }
+            m
+        } else if let Prim::Reduce { axes, .. } = prim {
+            interp::apply(&Prim::Reduce { op: ReduceOp::Max, axes: axes.clone() }, &masks).unwrap().remove(0)
+        } else if ins.len() == 1 {
+            // A layout operation moves the flags with the data.
+            interp::apply(prim, &masks).unwrap().remove(0)
+        } else {
+            // A contraction mixes everything.
+            flags(&out, masks.iter().any(|m| dirty(m)))
+        };
+        vec![(out, mask)]
     }
 
     /// Equal up to NaN payloads and the sign of zero, except where `ignore` is set.
