@@ -80,7 +80,7 @@ impl Key {
     /// `n` new keys.
     #[track_caller]
     pub fn split(&self, n: usize) -> Vec<Key> {
-        let keys = self.bits(&[n], DType::I64);
+        let keys = self.bits([n], DType::I64);
         (0..n).map(|i| Key(keys.index(i))).collect()
     }
 
@@ -256,7 +256,7 @@ mod tests {
     fn keys_are_deterministic_and_split_into_distinct_keys() {
         let key = Key::new(1234);
         assert_eq!(key.value().unwrap(), 1234);
-        let bits = |k: &Key| k.bits(&[8], DType::I32).to_vec::<i32>().unwrap();
+        let bits = |k: &Key| k.bits([8], DType::I32).to_vec::<i32>().unwrap();
         assert_eq!(bits(&key), bits(&Key::new(1234)));
         assert_ne!(bits(&key), bits(&Key::new(1235)));
         let children: Vec<i64> = key.split(5).iter().map(|k| k.value().unwrap()).collect();
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn uniform_f32_has_24_bit_resolution_and_uniform_moments() {
-        let u = f64s(&Key::new(1).uniform(0.0, 1.0, &[N], DType::F32));
+        let u = f64s(&Key::new(1).uniform(0.0, 1.0, [N], DType::F32));
         assert!(u.iter().all(|&v| (0.0..1.0).contains(&v)));
         assert!(u.iter().all(|&v| (v * 16777216.0).fract() == 0.0), "multiples of 2^-24");
         let [mean, var, skew, _] = moments(&u);
@@ -290,9 +290,9 @@ mod tests {
 
     #[test]
     fn uniform_f64_uses_53_bits_and_the_interval() {
-        let u = f64s(&Key::new(2).uniform(-2.0, 3.0, &[N], DType::F64));
+        let u = f64s(&Key::new(2).uniform(-2.0, 3.0, [N], DType::F64));
         assert!(u.iter().all(|&v| (-2.0..3.0).contains(&v)));
-        let unit: Vec<f64> = f64s(&Key::new(2).uniform(0.0, 1.0, &[1000], DType::F64));
+        let unit: Vec<f64> = f64s(&Key::new(2).uniform(0.0, 1.0, [1000], DType::F64));
         assert!(unit.iter().any(|&v| (v * 16777216.0).fract() != 0.0), "finer than 2^-24");
         assert!(unit.iter().all(|&v| (v * 2f64.powi(53)).fract() == 0.0));
         let [mean, var, ..] = moments(&u);
@@ -303,7 +303,7 @@ mod tests {
     #[test]
     fn normal_has_gaussian_moments() {
         for dtype in [DType::F32, DType::F64] {
-            let z = f64s(&Key::new(3).normal(0.0, 1.0, &[N], dtype));
+            let z = f64s(&Key::new(3).normal(0.0, 1.0, [N], dtype));
             let [mean, var, skew, kurt] = moments(&z);
             assert!(mean.abs() < 0.016, "{dtype} mean {mean}");
             assert!((var - 1.0).abs() < 0.025, "{dtype} variance {var}");
@@ -313,20 +313,20 @@ mod tests {
             let within = z.iter().filter(|v| v.abs() < 1.0).count() as f64 / N as f64;
             assert!((within - 0.6827).abs() < 0.01, "{dtype} within 1 sd {within}");
         }
-        let x = f64s(&Key::new(4).normal(2.0, 3.0, &[N], DType::F32));
+        let x = f64s(&Key::new(4).normal(2.0, 3.0, [N], DType::F32));
         let [mean, var, ..] = moments(&x);
         assert!((mean - 2.0).abs() < 0.05 && (var - 9.0).abs() < 0.25, "mean {mean}, variance {var}");
     }
 
     #[test]
     fn randint_covers_the_range_evenly() {
-        let r = Key::new(5).randint(-3, 5, &[N], DType::I32);
+        let r = Key::new(5).randint(-3, 5, [N], DType::I32);
         assert_eq!(r.dtype(), DType::I32);
         let r = r.to_vec::<i32>().unwrap();
         let mut counts = [0usize; 8];
         r.iter().for_each(|&v| counts[(v + 3) as usize] += 1);
         assert!(counts.iter().all(|&c| (c as f64 - N as f64 / 8.0).abs() < 700.0), "{counts:?}");
-        let big = Key::new(6).randint(1 << 40, (1 << 40) + 3, &[1000], DType::I64).to_vec::<i64>().unwrap();
+        let big = Key::new(6).randint(1 << 40, (1 << 40) + 3, [1000], DType::I64).to_vec::<i64>().unwrap();
         assert!(big.iter().all(|v| ((1 << 40)..(1 << 40) + 3).contains(v)));
     }
 
@@ -334,11 +334,11 @@ mod tests {
     fn bad_arguments_poison_the_result() {
         let key = Key::new(0);
         let msg = |t: Tensor| t.to_array().unwrap_err().to_string();
-        assert!(msg(key.uniform(1.0, 1.0, &[2], DType::F32)).starts_with("uniform: the interval [1, 1) is empty"));
-        assert!(msg(key.uniform(0.0, 1.0, &[2], DType::I32)).starts_with("uniform: random floats are f32 or f64"));
-        assert!(msg(key.randint(0, 0, &[2], DType::I32)).starts_with("randint: no i32 integers in [0, 0)"));
-        assert!(msg(key.randint(0, 1 << 40, &[2], DType::I32)).starts_with("randint: no i32 integers"));
-        assert!(msg(key.randint(0, 2, &[2], DType::F32)).starts_with("randint: random integers are i32 or i64"));
+        assert!(msg(key.uniform(1.0, 1.0, [2], DType::F32)).starts_with("uniform: the interval [1, 1) is empty"));
+        assert!(msg(key.uniform(0.0, 1.0, [2], DType::I32)).starts_with("uniform: random floats are f32 or f64"));
+        assert!(msg(key.randint(0, 0, [2], DType::I32)).starts_with("randint: no i32 integers in [0, 0)"));
+        assert!(msg(key.randint(0, 1 << 40, [2], DType::I32)).starts_with("randint: no i32 integers"));
+        assert!(msg(key.randint(0, 2, [2], DType::F32)).starts_with("randint: random integers are i32 or i64"));
         assert!(Key::from_tensor(Tensor::scalar(1.0f32)).is_err());
         assert_eq!(Key::from_tensor(Tensor::scalar(9i64)).unwrap().value().unwrap(), 9);
     }
@@ -347,14 +347,14 @@ mod tests {
     #[test]
     fn the_default_key_is_state_advanced_alike_eagerly_and_traced() {
         seed(11);
-        let eager: Vec<Vec<f32>> = (0..3).map(|_| rand(&[4]).to_vec::<f32>().unwrap()).collect();
+        let eager: Vec<Vec<f32>> = (0..3).map(|_| rand([4]).to_vec::<f32>().unwrap()).collect();
         assert_ne!(eager[0], eager[1]);
         seed(11);
-        assert_eq!(rand(&[4]).to_vec::<f32>().unwrap(), eager[0]);
+        assert_eq!(rand([4]).to_vec::<f32>().unwrap(), eager[0]);
 
         // Traced, the key is an implicit input and output; each call advances it.
         seed(11);
-        let ir = make_ir(|| rand(&[4]), ()).unwrap();
+        let ir = make_ir(|| rand([4]), ()).unwrap();
         assert_eq!(ir.var_inputs(), std::slice::from_ref(state()));
         assert_eq!(ir.var_outputs(), std::slice::from_ref(state()));
         assert_eq!(state().get().item::<i64>().unwrap(), 11, "tracing does not draw");
@@ -363,14 +363,14 @@ mod tests {
         }
 
         seed(12);
-        let others = [randn(&[3]), uniform(-1.0, 1.0, &[3]), normal(5.0, 0.1, &[3]), randint(0, 3, &[3])];
+        let others = [randn([3]), uniform(-1.0, 1.0, [3]), normal(5.0, 0.1, [3]), randint(0, 3, [3])];
         assert_eq!(
             others.iter().map(Tensor::dtype).collect::<Vec<_>>(),
             [DType::F32, DType::F32, DType::F32, DType::I32]
         );
         assert!(f64s(&others[2]).iter().all(|v| (4.0..6.0).contains(v)));
-        assert_eq!(uniform_of(DType::F64, 0.0, 1.0, &[2]).dtype(), DType::F64);
-        assert_eq!(normal_of(DType::F64, 0.0, 1.0, &[2]).dtype(), DType::F64);
-        assert_eq!(randint_of(DType::I64, 0, 9, &[2]).dtype(), DType::I64);
+        assert_eq!(uniform_of(DType::F64, 0.0, 1.0, [2]).dtype(), DType::F64);
+        assert_eq!(normal_of(DType::F64, 0.0, 1.0, [2]).dtype(), DType::F64);
+        assert_eq!(randint_of(DType::I64, 0, 9, [2]).dtype(), DType::I64);
     }
 }
