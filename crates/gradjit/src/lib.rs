@@ -1,6 +1,7 @@
 //! gradjit: trace, differentiate and compile Rust functions over arrays.
 
 pub mod array;
+pub mod control;
 pub mod error;
 pub mod grad;
 pub mod make_ir;
@@ -8,12 +9,17 @@ pub mod module;
 pub mod ops;
 pub mod random;
 pub mod signature;
+pub mod surrogate;
 pub mod tensor;
 pub mod trace;
 pub mod tree;
 pub mod var;
 
 pub use array::{assert_allclose, Array};
+pub use control::{
+    cond, custom_jvp, custom_vjp, for_loop, for_loop_with, fori_loop, ifelse, scan, scan_with, switch, while_loop,
+    CustomJvp, CustomVjp, ScanOptions,
+};
 pub use error::{Error, Result};
 pub use grad::{
     grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp, Argnums, Call, Grad, GradError, GradOptions, GradResult,
