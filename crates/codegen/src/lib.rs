@@ -232,20 +232,29 @@ impl Compiler {
     pub fn compile(&self, f: &Function, opts: &CompileOptions) -> Result<Executable, CodegenError> {
         let dump_dir = dump::dump_dir();
         let opts = CompileOptions { dumps: opts.dumps || dump_dir.is_some(), ..opts.clone() };
-        let key = format!("{opts:?}\n{}\n{f}", self.isa_key);
+        let key = self.key(f, &opts);
         if let Some(e) = self.cache.lock().ok().and_then(|mut c| c.get(&key)) {
             return Ok(e);
         }
         let exe = self.compile_uncached(f, &opts)?;
         if let Some(dir) = dump_dir {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            key.hash(&mut h);
-            exe.dumps().write_to(&dir, &format!("gradjit-{:016x}", h.finish()))?;
+            exe.dumps().write_to(&dir, &dump_stem(&key))?;
         }
         if let Ok(mut c) = self.cache.lock() {
             c.insert(key, exe.clone());
         }
         Ok(exe)
+    }
+
+    /// The file stem (`gradjit-<hash>`) under which `GRADJIT_DUMP` writes the stages of compiling `f`
+    /// with `opts`, so that a caller can write the stages before this one (traced and gradient IR) beside them.
+    pub fn dump_stem(&self, f: &Function, opts: &CompileOptions) -> String {
+        dump_stem(&self.key(f, &CompileOptions { dumps: true, ..opts.clone() }))
+    }
+
+    /// What identifies a compilation in the cache (options as `compile` adjusted them).
+    fn key(&self, f: &Function, opts: &CompileOptions) -> String {
+        format!("{opts:?}\n{}\n{f}", self.isa_key)
     }
 
     /// Number of cached executables.
@@ -305,6 +314,13 @@ impl Compiler {
             }),
         })
     }
+}
+
+/// The dump file stem of the compilation with cache key `key`.
+fn dump_stem(key: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    format!("gradjit-{:016x}", h.finish())
 }
 
 /// The process-wide compiler behind [`compile`].

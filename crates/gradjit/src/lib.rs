@@ -4,6 +4,7 @@ pub mod array;
 pub mod control;
 pub mod error;
 pub mod grad;
+pub mod jit;
 pub mod make_ir;
 pub mod module;
 pub mod ops;
@@ -26,6 +27,7 @@ pub use grad::{
     IntoVarTree, Jacobian, ModuleCall, OutputOf, Vjp,
 };
 pub use gradjit_derive::Module;
+pub use jit::{jit, Compiled, Jit, JitOptions, Jittable};
 pub use make_ir::{make_ir, TracedFunction};
 pub use module::{Module, ModuleName, Naming, VarCollection};
 pub use ops::{concatenate, select, stack, IntoOperand, Operand, SliceArg};

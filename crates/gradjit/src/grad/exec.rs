@@ -12,7 +12,8 @@
 //! **Running.** [`execute`] evaluates a transformed function on the current inputs: with the
 //! reference interpreter when they are all concrete, or by recording its equations into the
 //! enclosing trace when some are traced (how a `grad` function called inside another
-//! transformation inlines its gradient IR). The compiled backend will replace the first branch.
+//! transformation inlines its gradient IR). `jit` makes the same choice, with native code for the
+//! first branch (`jit(grad(f))` traces the gradient into one function and compiles it).
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -54,9 +55,10 @@ impl<T> Default for PlanCache<T> {
 impl<T> PlanCache<T> {
     /// The plan for `sig`: cached, or built by `trace` (which traces the user's function) and
     /// cached unless it captured tensors. The lock is not held while tracing, so a function
-    /// may call other transformed functions (or this one, at another signature).
+    /// may call other transformed functions (or this one, at another signature). While a `jit`
+    /// records its stages, the function is traced afresh so that the stages are seen.
     pub fn get_or_trace(&self, sig: &Signature, trace: impl FnOnce() -> Result<(T, Vec<Tensor>)>) -> Result<Traced<T>> {
-        if let Some(plan) = self.lock().get(sig) {
+        if let Some(plan) = self.lock().get(sig).filter(|_| !crate::jit::stages::is_recording()) {
             return Ok(Traced { plan: plan.clone(), captures: Vec::new() });
         }
         self.traces.fetch_add(1, Ordering::Relaxed);

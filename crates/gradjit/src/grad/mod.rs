@@ -94,13 +94,16 @@ pub use result::GradResult;
 pub use transforms::{hessian, jacfwd, jacrev, jvp, vjp, Jacobian, OutputOf, Vjp};
 pub use vars::IntoVarTree;
 
+// What `jit` shares with the transformations here.
+pub(crate) use exec::{describe_arg, leaf_paths, signature, var_values, write_back, Signature};
+
 use crate::array::Array;
 use crate::error::Result;
 use crate::signature::{ArgsFor, TraceFn};
 use crate::tensor::Tensor;
 use crate::trace::caller;
 use crate::tree::Tree;
-use exec::{signature, PlanCache};
+use exec::PlanCache;
 use gradjit_ir::Loc;
 use plan::{at, check_inputs, GradPlan};
 use std::marker::PhantomData;

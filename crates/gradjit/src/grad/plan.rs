@@ -140,6 +140,7 @@ impl GradPlan {
     ) -> Result<(GradPlan, Vec<Tensor>)> {
         let traced = trace(f, sig, loc)?;
         let func = traced.function();
+        crate::jit::stages::record("traced", || func.to_string());
         let out_types = func.output_types();
         let out = traced.out_tree().unflatten(out_types.into_iter().take(traced.num_explicit_outputs()))?;
         let aux = check_output(req, out).map_err(at(loc))?;
@@ -175,6 +176,7 @@ impl GradPlan {
             .collect();
 
         let function = gradjit_autodiff::grad(func, &wrt).map_err(|e| ad_error(req.transform, e, loc))?;
+        crate::jit::stages::record("grad", || function.to_string());
         let plan = GradPlan {
             function,
             var_inputs: traced.var_inputs().to_vec(),
