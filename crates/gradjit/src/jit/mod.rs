@@ -306,7 +306,7 @@ impl<F: Jittable<P>, P> Jit<F, P> {
         self.explain_miss(sig, loc);
         let record = self.options.dumps || gradjit_codegen::dump::dump_dir().is_some();
         let (traced, stages) = stages::recording(record, || trace_split(&self.f, sig, loc));
-        let (rec, form, num_outputs) = traced?;
+        let (rec, form, num_outputs) = traced.map_err(|e| at_call_site(e, loc))?;
         let entry = Entry {
             sig: sig.clone(),
             function: rec.function,
@@ -334,6 +334,25 @@ impl<F: Jittable<P>, P> Jit<F, P> {
             eprintln!("gradjit: {message}");
         }
         *self.cache.last_miss.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+    }
+}
+
+/// `e`, located at the user's call `loc` if it points into gradjit's own source: a `grad` that
+/// `jit` traces is called from inside gradjit, and its checks (a non-scalar loss, ...) are located
+/// at that call.
+fn at_call_site(e: Error, loc: &Loc) -> Error {
+    // This file is `<crate>/src/jit/mod.rs`: the crate's sources are what precedes `jit/mod.rs`.
+    let src = file!().strip_suffix("jit/mod.rs").unwrap_or(file!());
+    if !e.loc().is_some_and(|l| l.file.starts_with(src)) {
+        return e;
+    }
+    let loc = loc.clone();
+    match e {
+        Error::Grad { error, .. } => Error::Grad { error, loc },
+        Error::Op { op, message, .. } => Error::Op { op, message, loc },
+        Error::Eval { op, message, .. } => Error::Eval { op, message, loc },
+        Error::VarWrite { var, message, .. } => Error::VarWrite { var, message, loc },
+        e => e,
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Both<F, P> {
     return_value: bool,
     allow_int: bool,
     holomorphic: bool,
+    reduce_axes: Vec<&'static str>,
     jitted: Jit<Grad<F, P>, P>,
 }
 
@@ -42,6 +43,7 @@ pub fn grad<P, F: TraceFn<P> + Clone>(f: F) -> Both<F, P> {
         return_value: false,
         allow_int: false,
         holomorphic: false,
+        reduce_axes: Vec::new(),
     }
 }
 
@@ -60,7 +62,8 @@ impl<F: TraceFn<P> + Clone, P> Both<F, P> {
         if let Some(v) = &self.grad_vars {
             g = g.grad_vars(v.clone());
         }
-        g.has_aux(self.has_aux).return_value(self.return_value).allow_int(self.allow_int).holomorphic(self.holomorphic)
+        let g = g.has_aux(self.has_aux).return_value(self.return_value).allow_int(self.allow_int);
+        g.holomorphic(self.holomorphic).reduce_axes(&self.reduce_axes)
     }
 
     fn rejit(mut self) -> Self {
@@ -91,6 +94,15 @@ impl<F: TraceFn<P> + Clone, P> Both<F, P> {
     pub fn holomorphic(mut self, on: bool) -> Self {
         self.holomorphic = on;
         self.rejit()
+    }
+    pub fn reduce_axes(mut self, axes: &[&'static str]) -> Self {
+        self.reduce_axes = axes.to_vec();
+        self.rejit()
+    }
+    /// Accepted and ignored, as by `gradjit::grad`.
+    pub fn dyn_vars(self, vars: impl IntoVarTree) -> Self {
+        drop(vars.into_var_tree());
+        self
     }
 
     /// The jitted gradient.
