@@ -674,6 +674,22 @@ fn transposed_cases() -> Vec<TransposeCase> {
         .collect()
 }
 
+/// The derivative `what` of a case: its function, or `None` when the mode has no rule and the
+/// attempt failed with the `expected` error. Anything else fails the test.
+fn derived(
+    result: Result<Function, gradjit_autodiff::AdError>,
+    expected: Option<&str>,
+    what: &str,
+    case: &Case,
+) -> Option<Function> {
+    match (result, expected) {
+        (Ok(g), None) => Some(g),
+        (Err(e), Some(text)) if e.to_string().contains(text) => None,
+        (Ok(_), Some(text)) => panic!("{what} of `{}` should fail with `{text}`", case.label),
+        (Err(e), _) => panic!("{what} of `{}`: {e}\n{}", case.label, case.f),
+    }
+}
+
 fn prepared() -> &'static [Prepared] {
     static CASES: OnceLock<Vec<Prepared>> = OnceLock::new();
     CASES.get_or_init(|| {
@@ -696,17 +712,8 @@ fn prepared() -> &'static [Prepared] {
                 );
                 let wrt: Vec<usize> =
                     (0..case.f.params.len()).filter(|&i| case.f.ty(case.f.params[i]).dtype.is_inexact()).collect();
-                // A mode without a rule must fail with its error, and the other mode must work.
-                let derive = |result: Result<Function, gradjit_autodiff::AdError>, expected: Option<&str>, what: &str| {
-                    match (result, expected) {
-                        (Ok(g), None) => Some(g),
-                        (Err(e), Some(text)) if e.to_string().contains(text) => None,
-                        (Ok(_), Some(text)) => panic!("{what} of `{}` should fail with `{text}`", case.label),
-                        (Err(e), _) => panic!("{what} of `{}`: {e}\n{}", case.label, case.f),
-                    }
-                };
-                let jvp = derive(jvp(&case.f), forward, "jvp");
-                let vjp = derive(vjp(&case.f, &wrt), reverse, "vjp");
+                let jvp = derived(jvp(&case.f), forward, "jvp", &case);
+                let vjp = derived(vjp(&case.f, &wrt), reverse, "vjp", &case);
                 out.push(Prepared { case, jvp, vjp, wrt, zero });
             }
         }
@@ -742,7 +749,10 @@ fn check(p: &Prepared, seed: u64) {
     if p.zero {
         let all_zero = |a: &HostArray| a.scalars().all(|s| s.to_c128().norm() == 0.0);
         assert!(ty.into_iter().flatten().all(all_zero), "{label}: non-zero tangent of a zero-derivative primitive");
-        assert!(grads.into_iter().flatten().all(all_zero), "{label}: non-zero cotangent of a zero-derivative primitive");
+        assert!(
+            grads.into_iter().flatten().all(all_zero),
+            "{label}: non-zero cotangent of a zero-derivative primitive"
+        );
         return;
     }
 

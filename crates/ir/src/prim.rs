@@ -468,12 +468,9 @@ impl Prim {
                 num_carry: *num_carry,
                 body: g(body)?,
             },
-            Prim::While { cond_consts, body_consts, cond, body } => Prim::While {
-                cond_consts: *cond_consts,
-                body_consts: *body_consts,
-                cond: g(cond)?,
-                body: g(body)?,
-            },
+            Prim::While { cond_consts, body_consts, cond, body } => {
+                Prim::While { cond_consts: *cond_consts, body_consts: *body_consts, cond: g(cond)?, body: g(body)? }
+            }
             Prim::Cond { branches } => Prim::Cond { branches: branches.iter().map(g).collect::<Result<_, E>>()? },
             Prim::CustomJvp { body, jvp } => Prim::CustomJvp { body: g(body)?, jvp: g(jvp)? },
             Prim::CustomVjp { body, fwd, bwd } => Prim::CustomVjp { body: g(body)?, fwd: g(fwd)?, bwd: g(bwd)? },

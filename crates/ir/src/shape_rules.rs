@@ -338,7 +338,9 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
         Prim::CustomVjp { body, fwd, bwd } => {
             control::custom_vjp(body, fwd, bwd, ins).map_err(|m| ShapeError::new(name, m))
         }
-        Prim::CustomLin { num_res, bwd } => control::custom_lin(*num_res, bwd, ins).map_err(|m| ShapeError::new(name, m)),
+        Prim::CustomLin { num_res, bwd } => {
+            control::custom_lin(*num_res, bwd, ins).map_err(|m| ShapeError::new(name, m))
+        }
     }
 }
 

@@ -654,7 +654,10 @@ fn creation_cases(cases: &mut Vec<Case>) {
 }
 
 /// A sub-function of parameters `params`, returning what `build` gives.
-fn sub(params: &[TensorType], build: impl FnOnce(&mut Function, &[gradjit_ir::Value]) -> Vec<gradjit_ir::Value>) -> Arc<Function> {
+fn sub(
+    params: &[TensorType],
+    build: impl FnOnce(&mut Function, &[gradjit_ir::Value]) -> Vec<gradjit_ir::Value>,
+) -> Arc<Function> {
     let mut g = Function::new();
     let ps: Vec<_> = params.iter().map(|t| g.add_param(t.clone())).collect();
     g.outputs = build(&mut g, &ps);

@@ -516,14 +516,14 @@ impl<'p, 's> Args<'p, 's> {
             },
             K::Cond => match self.take("branches")? {
                 (ParamValue::Functions(fs), _) => Prim::Cond { branches: fs.into_iter().map(Arc::new).collect() },
-                (_, pos) => return Err(self.p.err(pos, "`branches` must be a tuple of functions `({ lambda ; ... },)`")),
+                (_, pos) => {
+                    return Err(self.p.err(pos, "`branches` must be a tuple of functions `({ lambda ; ... },)`"))
+                }
             },
             K::CustomJvp => Prim::CustomJvp { body: self.function("body")?, jvp: self.function("jvp")? },
-            K::CustomVjp => Prim::CustomVjp {
-                body: self.function("body")?,
-                fwd: self.function("fwd")?,
-                bwd: self.function("bwd")?,
-            },
+            K::CustomVjp => {
+                Prim::CustomVjp { body: self.function("body")?, fwd: self.function("fwd")?, bwd: self.function("bwd")? }
+            }
             K::CustomLin => Prim::CustomLin { num_res: self.index("num_res")?, bwd: self.function("bwd")? },
         };
         if let Some(extra) = self.params.iter().flatten().next() {
