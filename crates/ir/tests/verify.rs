@@ -242,6 +242,63 @@ fn a_bad_nested_body() {
 }
 
 #[test]
+fn a_bad_second_branch_or_loop_body_is_marked_in_place() {
+    // A cond whose second branch declares a wrong type: the marked line is in that branch, below
+    // the first.
+    let good = Arc::new(three_eqns(f32s(3)));
+    let bad = Arc::new(three_eqns(f32s(4)));
+    let mut f = Function::new();
+    let i = f.add_param(TensorType::scalar(DType::I32));
+    let x = f.add_param(f32s(3));
+    let y = f.push_typed(Prim::Cond { branches: vec![good.clone(), bad.clone()] }, &[i, x, x], [f32s(3)], None)[0];
+    f.outputs.push(y);
+    let err = verify(&f).unwrap_err();
+    assert_eq!(
+        err.message,
+        "equation 0 (cond), in branch 1: equation 1: sin produces f32[3] but declares its output d as f32[4]"
+    );
+    let marked: Vec<&str> = err.context.lines().filter(|l| l.starts_with('>')).collect();
+    assert_eq!(marked, [">             d:f32[4] = sin c"], "{}", err.context);
+    let marked_at = err.context.lines().position(|l| l.starts_with('>')).unwrap();
+    assert!(err.context.lines().take(marked_at).any(|l| l.contains("}, { lambda")), "{}", err.context);
+
+    // A while whose body is bad: named as the body, not the condition.
+    let mut cond = Function::new();
+    cond.add_param(f32s(3));
+    let z = cond.add_param(TensorType::scalar(DType::Bool));
+    cond.outputs.push(z);
+    let mut body = three_eqns(f32s(4));
+    body.params.truncate(1);
+    body.eqns[0].inputs = smallvec![body.params[0], body.params[0]];
+    let b = body.add_param(TensorType::scalar(DType::Bool));
+    body.outputs.push(b);
+    let mut g = Function::new();
+    let x = g.add_param(f32s(3));
+    let p = g.add_param(TensorType::scalar(DType::Bool));
+    let prim = Prim::While { cond_consts: 0, body_consts: 0, cond: Arc::new(cond), body: Arc::new(body) };
+    let outs = g.push_typed(prim, &[x, p], [f32s(3), TensorType::scalar(DType::Bool)], None);
+    g.outputs.push(outs[0]);
+    let err = verify(&g).unwrap_err();
+    assert!(err.message.starts_with("equation 0 (while), in its body: equation 1: sin"), "{}", err.message);
+}
+
+#[test]
+fn a_scan_whose_slices_do_not_fit_is_a_type_error_of_the_scan() {
+    let body = three_eqns(f32s(3));
+    let mut f = Function::new();
+    let c = f.add_param(f32s(3));
+    let xs = f.add_param(TensorType::new(DType::F32, [5, 4]));
+    let prim = Prim::Scan { length: 5, reverse: false, num_consts: 0, num_carry: 1, body: Arc::new(body) };
+    let out = f.push_typed(prim, &[c, xs], [f32s(3)], None)[0];
+    f.outputs.push(out);
+    let err = verify(&f).unwrap_err();
+    assert_eq!(
+        err.message,
+        "equation 0: scan: scanned operand 0 is f32[5,4], but a body taking f32[3] slices over 5 steps needs f32[5,3]"
+    );
+}
+
+#[test]
 fn a_call_whose_body_signature_is_broken_is_reported_not_trusted() {
     let mut body = Function::new();
     body.add_param(f32s(2));
