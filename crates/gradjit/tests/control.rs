@@ -446,3 +446,45 @@ fn every_surrogate_spikes_forwards_and_has_its_derivative_backwards() {
         vec![0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
     }
 }
+
+#[test]
+fn a_while_condition_sees_the_variables_its_body_writes() {
+    let steps = Var::new(Array::from(0i32));
+    let limit = Var::new(Array::from(5i32));
+    let x = while_loop(
+        |_x: Tensor| steps.value().lt(&limit.value()),
+        |x: Tensor| -> gradjit::Result<Tensor> {
+            steps.set(&(steps.value() + 1))?;
+            Ok(x * 3.0)
+        },
+        1.0f64,
+    )
+    .unwrap();
+    assert_eq!(x.item().unwrap(), 243.0);
+    assert_eq!(steps.get().item::<i32>().unwrap(), 5);
+    let err = while_loop(
+        |x: Tensor| -> gradjit::Result<Tensor> {
+            steps.set(&steps.value())?;
+            Ok(x.lt(1.0))
+        },
+        |x: Tensor| x,
+        2.0f64,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("the condition must not write variables"), "{err}");
+}
+
+#[test]
+fn custom_rules_may_capture_tensors_of_the_enclosing_function() {
+    // `scale` is a tensor of the differentiated function, captured by the custom function: its
+    // value is used, and the custom rule alone gives the derivative with respect to `x`.
+    let f = |x: Tensor, scale: Tensor| -> gradjit::Result<Tensor> {
+        let scaled = custom_jvp(|x: Tensor| &x * &scale, |x: Tensor, t: Tensor| (&x * &scale, t * 10.0));
+        Ok(scaled.call(x)?.sum())
+    };
+    let g = grad(f).argnums([0, 1]).call((f64s(&[1.0, 2.0]), 3.0f64)).unwrap();
+    assert_eq!(g.arg_grad(0).unwrap().to_vec::<f64>().unwrap(), vec![10.0, 10.0]);
+    assert_eq!(g.arg_grad(1).unwrap().to_vec::<f64>().unwrap(), vec![0.0]);
+    let value = value_and_grad(f).call((f64s(&[1.0, 2.0]), 3.0f64)).unwrap();
+    assert_eq!(value.value().item::<f64>().unwrap(), 9.0);
+}
