@@ -452,7 +452,7 @@ fn a_while_condition_sees_the_variables_its_body_writes() {
     let steps = Var::new(Array::from(0i32));
     let limit = Var::new(Array::from(5i32));
     let x = while_loop(
-        |_x: Tensor| steps.value().lt(&limit.value()),
+        |_x: Tensor| steps.value().lt(limit.value()),
         |x: Tensor| -> gradjit::Result<Tensor> {
             steps.set(&(steps.value() + 1))?;
             Ok(x * 3.0)
