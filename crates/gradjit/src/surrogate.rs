@@ -5,7 +5,7 @@
 //! derivative is zero almost everywhere, so gradients cannot flow through it. Surrogate-gradient
 //! learning keeps the step forwards and uses the derivative of a smooth approximation backwards.
 //! Each [`Surrogate`] is one such derivative, with BrainPy's parameters and defaults; the spike
-//! is a [`custom_jvp`](crate::custom_jvp) function, so it works in forward and reverse mode,
+//! is a [`custom_jvp`] function, so it works in forward and reverse mode,
 //! eagerly, under `grad` and `jit`, and inside loops.
 //!
 //! ```

@@ -1,7 +1,7 @@
 //! Bodies: the functions a loop, a branch or a custom derivative calls, traced as nested
 //! functions, and the plumbing of their implicit state.
 //!
-//! A body is traced like any function ([`crate::make_ir`]): its explicit parameters are the
+//! A body is traced like any function ([`make_ir`](crate::make_ir())): its explicit parameters are the
 //! leaves of its arguments, and it may also read and write `Var`s and use tensors of the
 //! enclosing trace (closure capture). Those become explicit here: a primitive's sub-function sees
 //! only its parameters, so every variable read or written and every captured tensor is routed

@@ -2,12 +2,12 @@
 //!
 //! | function | as in | primitive |
 //! |---|---|---|
-//! | [`scan`], [`scan_with`] | `jax.lax.scan` | `scan` |
-//! | [`for_loop`], [`for_loop_with`] | `brainpy.math.for_loop` | `scan` (no carry but the variables) |
-//! | [`fori_loop`] | `jax.lax.fori_loop` with static bounds | `scan` (the index is a carry) |
-//! | [`while_loop`] | `jax.lax.while_loop` | `while` |
-//! | [`cond`], [`switch`], [`ifelse`] | `jax.lax.cond`, `jax.lax.switch`, `brainpy.math.ifelse` | `cond` |
-//! | [`custom_jvp`], [`custom_vjp`] | `jax.custom_jvp`, `jax.custom_vjp` | `custom_jvp_call`, `custom_vjp_call` |
+//! | [`scan`](scan()), [`scan_with`](scan_with()) | `jax.lax.scan` | `scan` |
+//! | [`for_loop`](for_loop()), [`for_loop_with`](for_loop_with()) | `brainpy.math.for_loop` | `scan` (no carry but the variables) |
+//! | [`fori_loop`](fori_loop()) | `jax.lax.fori_loop` with static bounds | `scan` (the index is a carry) |
+//! | [`while_loop`](while_loop()) | `jax.lax.while_loop` | `while` |
+//! | [`cond`](cond()), [`switch`](switch()), [`ifelse`](ifelse()) | `jax.lax.cond`, `jax.lax.switch`, `brainpy.math.ifelse` | `cond` |
+//! | [`custom_jvp`](custom_jvp()), [`custom_vjp`](custom_vjp()) | `jax.custom_jvp`, `jax.custom_vjp` | `custom_jvp_call`, `custom_vjp_call` |
 //!
 //! Each traces its body once, as a nested function, into a primitive that holds it: a loop of a
 //! thousand steps is the IR of one step. They work anywhere: eagerly (the reference interpreter

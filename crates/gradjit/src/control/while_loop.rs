@@ -1,8 +1,8 @@
 //! [`while_loop`]: JAX's `lax.while_loop`, a loop whose number of steps depends on the data.
 //!
 //! Forward mode differentiates through it; reverse mode cannot (the steps to run backwards are
-//! known only once the loop has run) and is an error, as in JAX: use [`scan`](super::scan) or
-//! [`fori_loop`](super::fori_loop) for loops of a known length.
+//! known only once the loop has run) and is an error, as in JAX: use [`scan`](super::scan()) or
+//! [`fori_loop`](super::fori_loop()) for loops of a known length.
 
 use super::body::{apply, describe, error, output_types, rebind, same_as_inputs, types, write_back, Closure};
 use crate::error::{Error, Result};
