@@ -116,7 +116,7 @@ fn random_draws_inside_grad_advance_the_key() {
     let f = |x: Tensor| -> gradjit::Result<Tensor> {
         let [next, now] = Key::from_tensor(key.value())?.split2();
         key.set(next.tensor())?;
-        Ok((x * now.uniform(0.0, 1.0, &[3], DType::F32)).sum())
+        Ok((x * now.uniform(0.0, 1.0, [3], DType::F32)).sum())
     };
     let g = grad(f);
     let first = g.call(Array::ones([3])).unwrap().arg_grad(0).unwrap().clone();
