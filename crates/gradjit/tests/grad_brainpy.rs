@@ -15,8 +15,8 @@ fn ones(n: usize) -> Array {
 /// `a = ones(10)`, `b = randn(10)`, `c = uniform(10)`.
 fn abc() -> (Array, Array, Array) {
     let [k1, k2] = Key::new(3).split2();
-    let b = k1.normal(0.0, 1.0, &[10], DType::F32).to_array().unwrap();
-    let c = k2.uniform(0.0, 1.0, &[10], DType::F32).to_array().unwrap();
+    let b = k1.normal(0.0, 1.0, [10], DType::F32).to_array().unwrap();
+    let c = k2.uniform(0.0, 1.0, [10], DType::F32).to_array().unwrap();
     (ones(10), b, c)
 }
 
