@@ -3,14 +3,17 @@
 //! ```text
 //! bench_workloads list [--engine E]                     # one JSON line per workload
 //! bench_workloads grads ID OUTDIR [--engine E]          # OUTDIR/ID.E.K.npy per gradient K
-//! bench_workloads time ID [--engine E] [--budget S] [--compile-repeats K]
+//! bench_workloads time ID [--engine E] [--budget S] [--compile-repeats K] [--compile-only]
 //! bench_workloads bandwidth BYTES... [--threads T] [--budget S]
 //! ```
 //!
-//! Engines: `codegen` (the gradient IR compiled by gradjit-codegen), `interp` (the reference
-//! interpreter) and `hand` (hand-written loops for W1 and W5). Timings follow scripts/bench_jax.py (see benches/workloads/measure.rs):
+//! Engines: `jit` (`jit(grad(f))`), `codegen` (the traced gradient IR compiled by
+//! gradjit-codegen), `interp` (`grad(f)` on the reference interpreter) and `hand` (hand-written
+//! loops for W1 and W5). Timings follow scripts/bench_jax.py (see benches/workloads/measure.rs):
 //! `compile` is the first call (trace, differentiate, simplify, compile, run), `steady` one
 //! cached call. One process runs one workload, so its peak resident memory is that workload's.
+//! An engine whose first calls are cold only once per process (`jit`) gives one compile sample
+//! per process; `--compile-only` prints just the compile samples, for more processes.
 
 #[path = "../benches/workloads/mod.rs"]
 mod workloads;
@@ -29,6 +32,7 @@ struct Options {
     engine: String,
     budget: Duration,
     compile_repeats: usize,
+    compile_only: bool,
     threads: usize,
 }
 
@@ -39,6 +43,7 @@ fn parse(args: Vec<String>) -> BenchResult<Options> {
         engine: "interp".into(),
         budget: Duration::from_secs_f64(1.5),
         compile_repeats: 5,
+        compile_only: false,
         threads,
     };
     let mut it = args.into_iter();
@@ -49,6 +54,7 @@ fn parse(args: Vec<String>) -> BenchResult<Options> {
             "--budget" => o.budget = Duration::from_secs_f64(value("--budget")?.parse()?),
             "--compile-repeats" => o.compile_repeats = value("--compile-repeats")?.parse()?,
             "--threads" => o.threads = value("--threads")?.parse()?,
+            "--compile-only" => o.compile_only = true,
             _ if a.starts_with("--") => return Err(format!("unknown option {a}").into()),
             _ => o.positional.push(a),
         }
@@ -65,7 +71,7 @@ fn list(o: &Options) -> BenchResult<()> {
     let engine = by_name(&o.engine)?;
     for id in IDS {
         let w = workload(id).expect("IDS lists known workloads");
-        let skip = w.pending.map(str::to_string).or_else(|| engine.skip_reason(&w));
+        let skip = engine.skip_reason(&w);
         let line = json!({"id": w.id, "name": w.name, "size": w.size, "min_bytes": w.min_bytes, "skip": skip});
         println!("{line}");
     }
@@ -93,9 +99,11 @@ fn time(o: &Options) -> BenchResult<()> {
     // engine's own breakdown of "prepare".
     let mut phases: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut compiled = None;
-    for _ in 0..o.compile_repeats.max(1) {
+    for i in 0..o.compile_repeats.max(1) {
+        if i > 0 && !engine.forget() {
+            break; // later first calls would not be cold: the runner's caller starts more processes
+        }
         drop(compiled.take()); // the previous compilation is freed before the next one is timed
-        engine.forget();
         let t0 = Instant::now();
         let mut c = engine.compile(&w)?;
         let t1 = Instant::now();
@@ -108,9 +116,21 @@ fn time(o: &Options) -> BenchResult<()> {
         }
         compiled = Some(c);
     }
+    let ms = |v: &[f64]| v.iter().map(|s| s * 1e3).collect::<Vec<_>>();
+    let phase_samples: serde_json::Map<String, serde_json::Value> =
+        phases.iter().map(|(k, v)| (k.to_string(), json!(ms(v)))).collect();
     let phases: serde_json::Map<String, serde_json::Value> =
         phases.into_iter().map(|(k, v)| (k.to_string(), Summary::of_seconds(&v).to_json())).collect();
     let mut compiled = compiled.expect("compiled at least once");
+    if o.compile_only {
+        let line = json!({
+            "id": id,
+            "compile_samples_ms": ms(&compiles),
+            "phase_samples_ms": phase_samples,
+        });
+        println!("{line}");
+        return Ok(());
+    }
     let (samples, batch) = steady(|| compiled.call(), o.budget)?;
     let line = json!({
         "id": id,
@@ -118,6 +138,8 @@ fn time(o: &Options) -> BenchResult<()> {
         "engine": engine.name(),
         "compile_ms": Summary::of_seconds(&compiles).to_json(),
         "compile_phases_ms": phases,
+        "compile_samples_ms": ms(&compiles),
+        "phase_samples_ms": phase_samples,
         "steady_ms": Summary::of_seconds(&samples).to_json(),
         "batch": batch,
         "base_rss_mb": base,

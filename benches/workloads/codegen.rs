@@ -49,9 +49,13 @@ impl Engine for Codegen {
         Ok(Box::new(CompiledCode { exe, args, outputs: Vec::new(), phases }))
     }
 
-    fn forget(&self) {
-        if let Ok(fresh) = Compiler::new() {
-            *self.compiler.borrow_mut() = fresh;
+    fn forget(&self) -> bool {
+        match Compiler::new() {
+            Ok(fresh) => {
+                *self.compiler.borrow_mut() = fresh;
+                true
+            }
+            Err(_) => false,
         }
     }
 }

@@ -19,7 +19,7 @@ pub type BenchResult<T> = Result<T, BenchError>;
 pub trait Engine {
     /// The name reported beside the timings.
     fn name(&self) -> String;
-    /// Why this engine does not run `w` (besides `w.pending`), if it does not.
+    /// Why this engine does not run `w`, if it does not.
     fn skip_reason(&self, _w: &Workload) -> Option<String> {
         None
     }
@@ -27,8 +27,11 @@ pub trait Engine {
     /// except running it.
     fn compile(&self, w: &Workload) -> BenchResult<Box<dyn Compiled>>;
     /// Forgets earlier compilations, so that the next [`Engine::compile`] does all the work of a
-    /// first call (called outside the timed region).
-    fn forget(&self) {}
+    /// first call, as in a fresh process (called outside the timed region). False if the engine
+    /// cannot: then only the first compilation of a process is cold.
+    fn forget(&self) -> bool {
+        true
+    }
 }
 
 /// A workload prepared by an engine, bound to its inputs.
@@ -43,13 +46,14 @@ pub trait Compiled {
     }
 }
 
-/// The engine of the name `name` (`interp`, `codegen`, `hand`).
+/// The engine of the name `name` (`jit`, `codegen`, `interp`, `hand`).
 pub fn by_name(name: &str) -> BenchResult<Box<dyn Engine>> {
     match name {
+        "jit" => Ok(Box::new(super::jit::JitGrad)),
         "interp" => Ok(Box::new(Interpreter)),
         "codegen" => Ok(Box::new(super::codegen::Codegen::new()?)),
         "hand" => Ok(Box::new(super::hand::HandWritten)),
-        _ => Err(format!("unknown engine {name:?} (known: interp, codegen, hand)").into()),
+        _ => Err(format!("unknown engine {name:?} (known: jit, codegen, interp, hand)").into()),
     }
 }
 
@@ -57,14 +61,14 @@ pub fn by_name(name: &str) -> BenchResult<Box<dyn Engine>> {
 type LossParams = (Vec<Tensor>, Vec<Tensor>);
 
 /// `grad(f)` of a workload's loss, as a function of `(params, rest)`.
-fn loss_grad(w: &Workload) -> Grad<impl Fn(Vec<Tensor>, Vec<Tensor>) -> Tensor, LossParams> {
+pub fn loss_grad(w: &Workload) -> Grad<impl Fn(Vec<Tensor>, Vec<Tensor>) -> gradjit::Result<Tensor>, LossParams> {
     let f = w.f.clone();
     grad(move |p: Vec<Tensor>, r: Vec<Tensor>| f(p, r))
 }
 
 /// `grad(x -> <grad(inner)(x), u>)` as a function of `(x, u)`: the Hessian-vector product as
 /// JAX's workload writes it (reverse over reverse, the inner grad inlined into the outer trace).
-fn hvp_grad(
+pub fn hvp_grad(
     inner: fn(&Tensor) -> Tensor,
 ) -> Grad<impl Fn(Tensor, Tensor) -> gradjit::Result<Tensor>, (Tensor, Tensor)> {
     let inner_grad = grad(move |x: Tensor| inner(&x));

@@ -14,15 +14,16 @@ pub mod codegen;
 pub mod engine;
 pub mod hand;
 pub mod inputs;
+pub mod jit;
 pub mod measure;
 pub mod npy;
 
-use gradjit::{stack, Array, DType, Tensor};
+use gradjit::{scan, Array, DType, Tensor};
 use inputs::{one_hot, uniform};
 use std::sync::Arc;
 
 /// A loss of differentiated `params` and constant `rest`.
-pub type LossFn = Arc<dyn Fn(Vec<Tensor>, Vec<Tensor>) -> Tensor + Send + Sync>;
+pub type LossFn = Arc<dyn Fn(Vec<Tensor>, Vec<Tensor>) -> gradjit::Result<Tensor> + Send + Sync>;
 
 /// What is compiled and timed.
 #[derive(Clone, Copy)]
@@ -51,8 +52,6 @@ pub struct Workload {
     /// The bytes a gradient must at least move (each input read once, each gradient written
     /// once), for memory-bound workloads: `min_bytes / bandwidth` is the machine's floor.
     pub min_bytes: Option<usize>,
-    /// Why gradjit cannot run this workload yet, if it cannot.
-    pub pending: Option<&'static str>,
 }
 
 /// The workload ids, in table order.
@@ -97,10 +96,9 @@ pub fn workload(id: &str) -> Option<Workload> {
             size: "n=1",
             params: vec![uniform(128, &[1], -1.0, 1.0)],
             rest: vec![],
-            f: Arc::new(|p, _| p[0].clone()),
+            f: Arc::new(|p, _| Ok(p[0].clone())),
             transform: Transform::Identity,
             min_bytes: None,
-            pending: None,
         },
         _ => return None,
     })
@@ -115,10 +113,9 @@ fn w1(id: &'static str, name: &'static str, size: &'static str, n: usize) -> Wor
         size,
         params: vec![uniform(16, &[1], -1.0, 1.0), uniform(18, &[n], -1.0, 1.0), uniform(19, &[n], -1.0, 1.0)],
         rest: vec![],
-        f: Arc::new(move |p, _| (&p[1] * &p[2] + &p[0] * Tensor::from(&y).sum()).tanh().mean()),
+        f: Arc::new(move |p, _| Ok((&p[1] * &p[2] + &p[0] * Tensor::from(&y).sum()).tanh().mean())),
         transform: Transform::Grad,
         min_bytes: Some(4 * n * F32),
-        pending: None,
     }
 }
 
@@ -135,10 +132,9 @@ fn w2() -> Workload {
             uniform(37, &[10], -0.1, 0.1),
         ],
         rest: vec![uniform(32, &[256, 784], -1.0, 1.0), uniform(33, &[256, 10], 0.0, 1.0)],
-        f: Arc::new(|p, r| ((r[0].matmul(&p[0]) + &p[1]).tanh().matmul(&p[2]) + &p[3] - &r[1]).square().mean()),
+        f: Arc::new(|p, r| Ok(((r[0].matmul(&p[0]) + &p[1]).tanh().matmul(&p[2]) + &p[3] - &r[1]).square().mean())),
         transform: Transform::Grad,
         min_bytes: None,
-        pending: None,
     }
 }
 
@@ -151,10 +147,9 @@ fn w3() -> Workload {
         size: "1024x1000",
         params: vec![uniform(48, &[rows, classes], -4.0, 4.0)],
         rest: vec![one_hot(49, rows, classes)],
-        f: Arc::new(|p, r| -(&r[0] * p[0].log_softmax(-1)).sum_axes(-1, false).mean()),
+        f: Arc::new(|p, r| Ok(-(&r[0] * p[0].log_softmax(-1)).sum_axes(-1, false).mean())),
         transform: Transform::Grad,
         min_bytes: Some(3 * rows * classes * F32),
-        pending: None,
     }
 }
 
@@ -168,11 +163,10 @@ fn w4(id: &'static str, size: &'static str, n: usize) -> Workload {
         rest: vec![],
         f: Arc::new(|p, _| {
             let (head, tail) = (p[0].slice(0, 0, -1, 1), p[0].slice(0, 1, i64::MAX, 1));
-            (100.0 * (tail - head.square()).square() + (1.0 - head).square()).sum()
+            Ok((100.0 * (tail - head.square()).square() + (1.0 - head).square()).sum())
         }),
         transform: Transform::Grad,
         min_bytes: Some(2 * n * F32),
-        pending: None,
     }
 }
 
@@ -189,18 +183,15 @@ fn w5(id: &'static str, size: &'static str, n: usize) -> Workload {
         size,
         params: vec![uniform(80, &[n], -3.0, 3.0)],
         rest: vec![],
-        f: Arc::new(|p, _| transcendental_chain(&p[0])),
+        f: Arc::new(|p, _| Ok(transcendental_chain(&p[0]))),
         transform: Transform::Grad,
         min_bytes: Some(2 * n * F32),
-        pending: None,
     }
 }
 
 /// W6, a leaky integrate-and-fire network trained through time: per step
-/// `v = v + 0.1*(-v + I[t] + s@W); s = sigmoid(5*(v-1)); v = v*(1-s)`, loss the mean spike.
-///
-/// JAX runs the loop as a `lax.scan`; until gradjit has a scan, `f` is the loop unrolled by
-/// Rust while tracing (T copies of the step), and the workload is marked pending.
+/// `v = v + 0.1*(-v + I[t] + s@W); s = sigmoid(5*(v-1)); v = v*(1-s)`, loss the mean spike. The
+/// loop is a `scan` over the rows of `I` carrying `(v, s)`, as `lax.scan` on the JAX side.
 fn w6() -> Workload {
     let (n, t) = (256, 100);
     Workload {
@@ -210,21 +201,19 @@ fn w6() -> Workload {
         params: vec![uniform(96, &[n, n], -0.1, 0.1)],
         rest: vec![uniform(97, &[t, n], 0.0, 2.5)],
         f: Arc::new(move |p, r| {
-            let (w, current) = (&p[0], &r[0]);
-            let mut v = Tensor::zeros(DType::F32, &[n]);
-            let mut s = v.clone();
-            let mut spikes = Vec::with_capacity(t);
-            for step in 0..t {
-                v = &v + 0.1 * (-&v + current.index(step) + s.matmul(w));
-                s = (5.0 * (&v - 1.0)).sigmoid();
-                v = &v * (1.0 - &s);
-                spikes.push(s.clone());
-            }
-            stack(&spikes, 0).mean()
+            let w = p[0].clone();
+            let step = move |carry: Vec<Tensor>, current: Tensor| {
+                let (v, s) = (&carry[0], &carry[1]);
+                let v = v + 0.1 * (-v + current + s.matmul(&w));
+                let s = (5.0 * (&v - 1.0)).sigmoid();
+                (vec![&v * (1.0 - &s), s.clone()], s)
+            };
+            let zeros = Tensor::zeros(DType::F32, &[n]);
+            let (_, spikes) = scan(step, vec![zeros.clone(), zeros], &r[0])?;
+            Ok(spikes.mean())
         }),
         transform: Transform::Grad,
         min_bytes: None,
-        pending: Some("needs scan (control-flow issue)"),
     }
 }
 
@@ -237,9 +226,8 @@ fn w7() -> Workload {
         size: "n=1e6",
         params: vec![uniform(80, &[n], -3.0, 3.0)],
         rest: vec![uniform(112, &[n], -1.0, 1.0)],
-        f: Arc::new(|p, _| transcendental_chain(&p[0])),
+        f: Arc::new(|p, _| Ok(transcendental_chain(&p[0]))),
         transform: Transform::HvpOf(transcendental_chain),
         min_bytes: Some(3 * n * F32),
-        pending: None,
     }
 }
