@@ -69,13 +69,14 @@ use crate::error::{Error, Result};
 use crate::grad::{signature, var_values, write_back, Signature};
 use crate::signature::{ArgsFor, TraceFn};
 use crate::tensor::{Repr, Tensor};
-use crate::trace::{apply_function, caller, is_tracing, placement, Placement, Recorded, Tracing};
+use crate::trace::{apply_function, is_tracing, placement, Placement, Recorded, Tracing};
 use crate::tree::Tree;
 use cache::{Cache, Entry};
 use gradjit_codegen::{CompileOptions, Executable};
 use gradjit_ir::{HostArray, Loc};
 use smallvec::SmallVec;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, PoisonError};
 
@@ -108,6 +109,9 @@ pub struct JitOptions {
 pub fn jit<P, F: Jittable<P>>(f: F) -> Jit<F, P> {
     Jit { f, options: JitOptions::default(), cache: Cache::default(), _params: PhantomData }
 }
+
+/// Where the user called a jitted function.
+type Site = &'static Location<'static>;
 
 /// The outputs of one call: native arrays, or tensors (of the enclosing trace, or concrete).
 enum Outputs {
@@ -174,11 +178,12 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     /// code, compiling it first for a new signature.
     #[track_caller]
     pub fn call(&self, args: impl ArgsFor<P>) -> Result<F::Result> {
-        let loc = caller();
-        let (entry, outs) = self.run(args.into_trees(), &loc)?;
+        let site = Location::caller();
+        let (entry, outs) = self.run(args.into_trees(), site)?;
         match outs {
             Outputs::Native(outs) => F::arrays(&entry.form, outs.into_iter().map(Array::from_host)),
             Outputs::Tensors(outs) => {
+                let loc = Loc::from_std(site);
                 let arrays = outs.iter().map(|t| t.to_array_at(&loc)).collect::<Result<Vec<_>>>()?;
                 F::arrays(&entry.form, arrays.into_iter())
             }
@@ -189,7 +194,7 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     /// the traced IR into the enclosing trace when some are traced.
     #[track_caller]
     pub fn apply(&self, args: impl ArgsFor<P>) -> Result<F::Traced> {
-        self.apply_trees(args.into_trees(), &caller())
+        self.apply_trees(args.into_trees(), Location::caller())
     }
 
     /// Traces and compiles the function for the signature of `args` (without running it), or
@@ -197,7 +202,8 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     /// every stage.
     #[track_caller]
     pub fn compile(&self, args: impl ArgsFor<P>) -> Result<Compiled> {
-        let loc = caller();
+        let site = Location::caller();
+        let loc = Loc::from_std(site);
         let sig = signature(&args.into_trees())?;
         let entry = match self.cache.get(&sig) {
             Some(entry) => entry,
@@ -210,30 +216,33 @@ impl<F: Jittable<P>, P> Jit<F, P> {
                 entry
             }
         };
-        let exe = self.executable(&entry, &loc)?.clone();
+        let exe = self.executable(&entry, site)?.clone();
         Ok(Compiled { exe, front: entry.stages.clone() })
     }
 
-    fn apply_trees(&self, args: Vec<Tree<Tensor>>, loc: &Loc) -> Result<F::Traced> {
-        let (entry, outs) = self.run(args, loc)?;
+    fn apply_trees(&self, args: Vec<Tree<Tensor>>, site: Site) -> Result<F::Traced> {
+        let (entry, outs) = self.run(args, site)?;
         match outs {
             Outputs::Native(outs) => F::tensors(&entry.form, outs.into_iter().map(Tensor::from)),
             Outputs::Tensors(outs) => F::tensors(&entry.form, outs.into_iter()),
         }
     }
 
-    /// Runs the function on `args` and returns its entry (for the output form) and output leaves.
-    fn run(&self, args: Vec<Tree<Tensor>>, loc: &Loc) -> Result<(Arc<Entry>, Outputs)> {
-        // The hot path: a cached signature called on data, outside any trace.
+    /// Runs the function on `args` (called at `site`) and returns its entry (for the output form)
+    /// and output leaves.
+    fn run(&self, args: Vec<Tree<Tensor>>, site: Site) -> Result<(Arc<Entry>, Outputs)> {
+        // The hot path: a cached signature called on data, outside any trace. It looks at nothing
+        // else (not even the call's location, made only for an error or a variable to write).
         if !is_tracing() {
             if let Some(entry) = self.cache.find(&args) {
                 let mut hosts: SmallVec<[&HostArray; 8]> = SmallVec::new();
                 if args.iter().all(|t| concrete_leaves(t, &mut hosts)) {
-                    let outs = self.run_native(&entry, &hosts, loc)?;
+                    let outs = self.run_native(&entry, &hosts, site)?;
                     return Ok((entry, Outputs::Native(outs)));
                 }
             }
         }
+        let loc = &Loc::from_std(site);
         let sig = signature(&args)?;
         let (entry, captures) = match self.cache.get(&sig) {
             Some(entry) => (entry, Vec::new()),
@@ -248,7 +257,7 @@ impl<F: Jittable<P>, P> Jit<F, P> {
             Placement::Eager => {
                 let hosts: SmallVec<[&HostArray; 8]> =
                     inputs[..num_explicit].iter().filter_map(Tensor::concrete).map(Array::as_host).collect();
-                let outs = self.run_native(&entry, &hosts, loc)?;
+                let outs = self.run_native(&entry, &hosts, site)?;
                 Ok((entry, Outputs::Native(outs)))
             }
             Placement::Trace(_) => {
@@ -265,28 +274,35 @@ impl<F: Jittable<P>, P> Jit<F, P> {
 
     /// Runs the native code of `entry` on the arguments' leaves `args` and the variables' current
     /// values, writes the variables back, and returns the output leaves.
-    fn run_native(&self, entry: &Entry, args: &[&HostArray], loc: &Loc) -> Result<Vec<HostArray>> {
-        let exe = self.executable(entry, loc)?;
+    fn run_native(&self, entry: &Entry, args: &[&HostArray], site: Site) -> Result<Vec<HostArray>> {
+        let exe = self.executable(entry, site)?;
         let vars: SmallVec<[Array; 4]> = entry.var_inputs.iter().map(|v| v.get()).collect();
         let mut inputs: SmallVec<[&HostArray; 8]> = SmallVec::with_capacity(args.len() + vars.len());
         inputs.extend_from_slice(args);
         inputs.extend(vars.iter().map(Array::as_host));
-        let mut outs =
-            exe.run(&inputs).map_err(|e| Error::Eval { op: "jit".into(), message: e.to_string(), loc: loc.clone() })?;
+        let mut outs = exe.run(&inputs).map_err(|e| Error::Eval {
+            op: "jit".into(),
+            message: e.to_string(),
+            loc: Loc::from_std(site),
+        })?;
         if outs.len() != entry.num_outputs + entry.var_outputs.len() {
             return Err(Error::Structure("the compiled function returned the wrong number of outputs".into()));
         }
-        for (var, value) in entry.var_outputs.iter().zip(outs.drain(entry.num_outputs..)) {
-            var.set_at(&Tensor::from(value), loc)?;
+        if !entry.var_outputs.is_empty() {
+            let loc = Loc::from_std(site);
+            for (var, value) in entry.var_outputs.iter().zip(outs.drain(entry.num_outputs..)) {
+                var.set_at(&Tensor::from(value), &loc)?;
+            }
         }
         Ok(outs)
     }
 
     /// The native code of `entry`, compiled on first use.
-    fn executable<'e>(&self, entry: &'e Entry, loc: &Loc) -> Result<&'e Executable> {
+    fn executable<'e>(&self, entry: &'e Entry, site: Site) -> Result<&'e Executable> {
         if let Some(exe) = entry.exe.get() {
             return Ok(exe);
         }
+        let loc = &Loc::from_std(site);
         let opts = CompileOptions { simplify: true, threads: self.options.threads, dumps: self.options.dumps };
         self.cache.compiles.fetch_add(1, Ordering::Relaxed);
         let compiler = gradjit_codegen::global_compiler().map_err(|e| compile_error(e, loc))?;
@@ -399,7 +415,7 @@ impl<F: Jittable<P>, P> TraceFn<P> for Jit<F, P> {
     type Out = F::Traced;
     const ARITY: usize = F::ARITY;
     fn call_trees(&self, args: Vec<Tree<Tensor>>) -> Result<F::Traced> {
-        self.apply_trees(args, &caller())
+        self.apply_trees(args, Location::caller())
     }
 }
 
@@ -409,6 +425,6 @@ impl<F: Jittable<P>, P> TraceFn<P> for &Jit<F, P> {
     type Out = F::Traced;
     const ARITY: usize = F::ARITY;
     fn call_trees(&self, args: Vec<Tree<Tensor>>) -> Result<F::Traced> {
-        self.apply_trees(args, &caller())
+        self.apply_trees(args, Location::caller())
     }
 }
