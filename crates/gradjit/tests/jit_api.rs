@@ -66,6 +66,19 @@ fn a_new_signature_compiles_again_and_says_why() {
     assert!(g.last_cache_miss().unwrap().ends_with("argument 0: structure [*, *] instead of (*, *)"));
 }
 
+#[test]
+fn the_least_recently_used_signature_is_dropped_beyond_the_capacity() {
+    let f = jit(|x: Tensor| x.sum()).cache_capacity(2);
+    for n in [1, 2, 1, 3] {
+        assert_eq!(f.call(Array::ones([n])).unwrap().item::<f32>().unwrap(), n as f32);
+    }
+    assert_eq!((f.num_cached(), f.num_compiles()), (2, 3), "[2] was dropped for [3]");
+    f.call(Array::ones([1])).unwrap();
+    assert_eq!(f.num_compiles(), 3, "[1] was used more recently than [2]");
+    f.call(Array::ones([2])).unwrap();
+    assert_eq!((f.num_cached(), f.num_compiles()), (2, 4));
+}
+
 /// A leaky integrator: `v ← v + (x - v)/τ`, spiking (and resetting) at 1.
 #[derive(Module)]
 struct Lif {

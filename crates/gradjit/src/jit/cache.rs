@@ -6,6 +6,11 @@
 //! behind a read-write lock that cached calls only read. An entry's native code is compiled on
 //! the first call that runs it on data: a function that is only ever traced into another
 //! transformation (`grad(jit(f))`) is never compiled.
+//!
+//! The cache is bounded: beyond its capacity, adding a signature drops the least recently used
+//! one, and with it the native code (unless codegen's own cache still holds it). Each entry is
+//! stamped with a clock that advances only when a call uses another entry than the last one, so
+//! a loop over one signature only reads the clock.
 
 use super::jittable::OutputForm;
 use crate::grad::{describe_arg, leaf_paths, Signature};
@@ -14,7 +19,7 @@ use crate::tree::Tree;
 use crate::var::Var;
 use gradjit_codegen::Executable;
 use gradjit_ir::{Function, TensorType};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 /// The function traced for one signature, and its native code once compiled.
@@ -33,10 +38,28 @@ pub(super) struct Entry {
     pub exe: OnceLock<Executable>,
 }
 
+/// A cached entry and the epoch it was last used in.
+struct Slot {
+    entry: Arc<Entry>,
+    used: AtomicU64,
+}
+
+impl Slot {
+    /// The entry, stamped as the most recently used.
+    fn touch(&self, clock: &AtomicU64) -> Arc<Entry> {
+        if self.used.load(Ordering::Relaxed) != clock.load(Ordering::Relaxed) {
+            self.used.store(clock.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+        self.entry.clone()
+    }
+}
+
 /// The entries of one jitted function, and what it has done.
-#[derive(Default)]
 pub(super) struct Cache {
-    entries: RwLock<Vec<Arc<Entry>>>,
+    slots: RwLock<Vec<Slot>>,
+    capacity: usize,
+    /// The stamp of the most recently used entry.
+    clock: AtomicU64,
     pub traces: AtomicUsize,
     pub compiles: AtomicUsize,
     /// Why the function last traced again.
@@ -44,43 +67,65 @@ pub(super) struct Cache {
 }
 
 impl Cache {
+    /// An empty cache keeping at most `capacity` signatures (at least one).
+    pub fn new(capacity: usize) -> Cache {
+        Cache {
+            slots: RwLock::new(Vec::new()),
+            capacity: capacity.max(1),
+            clock: AtomicU64::new(0),
+            traces: AtomicUsize::new(0),
+            compiles: AtomicUsize::new(0),
+            last_miss: Mutex::new(None),
+        }
+    }
+
     /// The entry whose signature `args` have, compared in place.
     pub fn find(&self, args: &[Tree<Tensor>]) -> Option<Arc<Entry>> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .iter()
-            .find(|e| e.sig.len() == args.len() && e.sig.iter().zip(args).all(|(s, a)| matches(s, a)))
-            .cloned()
+        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+        let sig_of = |slot: &&Slot| {
+            let sig = &slot.entry.sig;
+            sig.len() == args.len() && sig.iter().zip(args).all(|(s, a)| matches(s, a))
+        };
+        slots.iter().find(sig_of).map(|slot| slot.touch(&self.clock))
     }
 
     /// The entry of signature `sig`.
     pub fn get(&self, sig: &Signature) -> Option<Arc<Entry>> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        entries.iter().find(|e| &e.sig == sig).cloned()
+        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+        let slot = slots.iter().find(|slot| &slot.entry.sig == sig)?;
+        Some(slot.touch(&self.clock))
     }
 
-    /// Adds `entry`, or returns the entry another thread added for its signature meanwhile.
+    /// Adds `entry` (dropping the least recently used entry when full), or returns the entry
+    /// another thread added for its signature meanwhile.
     pub fn insert(&self, entry: Entry) -> Arc<Entry> {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(e) = entries.iter().find(|e| e.sig == entry.sig) {
-            return e.clone();
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = slots.iter().find(|slot| slot.entry.sig == entry.sig) {
+            return slot.touch(&self.clock);
+        }
+        if slots.len() >= self.capacity {
+            let oldest = slots.iter().enumerate().min_by_key(|(_, slot)| slot.used.load(Ordering::Relaxed));
+            if let Some((i, _)) = oldest {
+                slots.remove(i);
+            }
         }
         let entry = Arc::new(entry);
-        entries.push(entry.clone());
+        let now = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
+        slots.push(Slot { entry: entry.clone(), used: AtomicU64::new(now) });
         entry
     }
 
     /// The number of signatures cached.
     pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.slots.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Why `sig` missed the cache: what differs from the closest cached signature (the latest of
     /// the closest; `None` when the cache is empty).
     pub fn explain_miss(&self, sig: &Signature) -> Option<String> {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        let closest = entries.iter().rev().min_by_key(|e| distance(&e.sig, sig))?;
-        Some(differences(&closest.sig, sig).join("; "))
+        let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+        let closest = slots.iter().rev().map(|slot| &slot.entry.sig).min_by_key(|old| distance(old, sig))?;
+        Some(differences(closest, sig).join("; "))
     }
 }
 

@@ -30,7 +30,8 @@
 //! (a `RefCell`, a global) is baked in at trace time. [`Jit::num_compiles`] counts
 //! compilations; when a new signature makes the function trace again, [`Jit::last_cache_miss`]
 //! says which part of the signature changed, and with `GRADJIT_EXPLAIN_CACHE_MISSES=1` (or
-//! [`Jit::explain_cache_misses`]) that message is also printed to stderr.
+//! [`Jit::explain_cache_misses`]) that message is also printed to stderr. The cache is bounded
+//! ([`Jit::cache_capacity`]): beyond it, the least recently used signature is dropped.
 //!
 //! # State
 //!
@@ -93,7 +94,7 @@ pub struct Jit<F, P> {
 }
 
 /// The options of a jitted function, set with the builder methods of [`Jit`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JitOptions {
     /// Threads of the compiled kernels: `None` shares the process-wide pool, `Some(1)` runs on
     /// the caller's thread. Results do not depend on it.
@@ -102,12 +103,25 @@ pub struct JitOptions {
     pub dumps: bool,
     /// Print why the function traces again (also on with `GRADJIT_EXPLAIN_CACHE_MISSES=1`).
     pub explain_cache_misses: bool,
+    /// The most signatures kept; beyond it the least recently used is dropped (default
+    /// [`DEFAULT_CACHE_CAPACITY`]).
+    pub cache_capacity: usize,
+}
+
+/// Signatures a jitted function keeps by default: codegen's cache capacity.
+pub const DEFAULT_CACHE_CAPACITY: usize = gradjit_codegen::DEFAULT_CACHE_CAPACITY;
+
+impl Default for JitOptions {
+    fn default() -> JitOptions {
+        JitOptions { threads: None, dumps: false, explain_cache_misses: false, cache_capacity: DEFAULT_CACHE_CAPACITY }
+    }
 }
 
 /// `f` compiled to native code on first use for each signature: a closure, a module (`&M` where
 /// `M: Call`) or a `grad` function. See the [module docs](self).
 pub fn jit<P, F: Jittable<P>>(f: F) -> Jit<F, P> {
-    Jit { f, options: JitOptions::default(), cache: Cache::default(), _params: PhantomData }
+    let options = JitOptions::default();
+    Jit { f, cache: Cache::new(options.cache_capacity), options, _params: PhantomData }
 }
 
 /// Where the user called a jitted function.
@@ -123,7 +137,7 @@ impl<F, P> Jit<F, P> {
     /// The options, changed by `set`; the cache, which depends on them, starts anew.
     fn with(mut self, set: impl FnOnce(&mut JitOptions)) -> Self {
         set(&mut self.options);
-        self.cache = Cache::default();
+        self.cache = Cache::new(self.options.cache_capacity);
         self
     }
 
@@ -142,6 +156,12 @@ impl<F, P> Jit<F, P> {
     /// (as `GRADJIT_EXPLAIN_CACHE_MISSES=1` does for every jitted function).
     pub fn explain_cache_misses(self, on: bool) -> Self {
         self.with(|o| o.explain_cache_misses = on)
+    }
+
+    /// Keeps at most `n` signatures compiled: a call with another one drops the least recently
+    /// used (default [`DEFAULT_CACHE_CAPACITY`]).
+    pub fn cache_capacity(self, n: usize) -> Self {
+        self.with(|o| o.cache_capacity = n)
     }
 
     /// The options.
