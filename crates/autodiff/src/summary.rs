@@ -9,7 +9,7 @@
 //! Notation: `dx` is the tangent of operand `x`, `y` the primal output (rules reuse it), `ct` the
 //! output cotangent. "zero" is a symbolic zero: no equation is emitted.
 
-use gradjit_ir::{ArgOp, BinaryOp, CompareOp, PrimKind, ReduceOp, UnaryOp};
+use gradjit_ir::{ArgOp, BinaryOp, CollectiveOp, CompareOp, PrimKind, ReduceOp, UnaryOp};
 
 /// The derivative rules of one primitive kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +114,12 @@ pub fn rule_summary(kind: PrimKind) -> RuleSummary {
         PrimKind::CustomLin => rule(
             "itself applied to the tangents (it is linear in them)",
             Some("a `call` of `bwd(residuals…, ct…)`"),
+        ),
+        PrimKind::Collective(CollectiveOp::Psum) => rule("`psum(dx)`", Some("`psum(ct)` (JAX's convention)")),
+        PrimKind::Collective(CollectiveOp::Pmean) => rule("`pmean(dx)`", Some("`pmean(ct)`")),
+        PrimKind::Collective(CollectiveOp::Pmax | CollectiveOp::Pmin) => rule(
+            "`psum(select(x = y, dx, 0)) / psum(x = y)`: the mean tangent of the lanes holding the extreme",
+            None,
         ),
     }
 }

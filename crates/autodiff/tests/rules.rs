@@ -465,6 +465,7 @@ fn spec(kind: PrimKind) -> Spec {
         | PrimKind::CustomJvp
         | PrimKind::CustomVjp
         | PrimKind::CustomLin => control_spec(kind),
+        PrimKind::Collective(_) => Transposed(vec![]),
     }
 }
 

@@ -24,6 +24,7 @@
 //! ```
 
 mod cache;
+mod control;
 pub mod dump;
 pub mod error;
 pub mod gemm;
@@ -44,7 +45,7 @@ pub use plan::Plan;
 pub use summary::lowering_summary;
 
 use cranelift_codegen::isa::OwnedTargetIsa;
-use gradjit_ir::{Function, HostArray, TensorType};
+use gradjit_ir::{Function, HostArray, Prim, TensorType};
 use memory::{ArenaLayout, Home, Pool};
 use plan::{BufKind, Step};
 use runtime::KernelRun;
@@ -80,6 +81,8 @@ struct Inner {
     plan: Plan,
     /// One entry per step: the runnable kernel, or `None` for host steps.
     kernels: Vec<Option<KernelRun>>,
+    /// One entry per step: compiled control flow (`scan`, `while`, `cond`), or `None`.
+    controls: Vec<Option<control::ControlStep>>,
     layout: ArenaLayout,
     pool: Pool,
     threads: Option<usize>,
@@ -147,7 +150,10 @@ impl Inner {
             .enumerate()
             .map(|(i, &(b, _))| {
                 let ty = &plan.buffers[b].ty;
-                (self.layout.homes[b] == Home::Output(i)).then(|| HostArray::zeros(ty.dtype, ty.shape.clone()))
+                // SAFETY: a buffer homed in an output is written whole by the step that defines it (as every
+                // arena buffer is: the arena's bytes are stale too) before anything reads it.
+                (self.layout.homes[b] == Home::Output(i))
+                    .then(|| unsafe { HostArray::uninit(ty.dtype, ty.shape.clone()) })
             })
             .collect();
         let dangling = gradjit_ir::array::ALIGN as *mut u8;
@@ -168,6 +174,16 @@ impl Inner {
                     let k = self.kernels[s].as_ref().expect("every kernel step is compiled");
                     // SAFETY: buffers are bound to memory of their planned size; scratch is in the arena.
                     unsafe { k.run(&ptrs, arena.ptr().add(self.layout.scratch[s]), self.threads) };
+                }
+                Step::Host { inputs, outputs, .. } if self.controls[s].is_some() => {
+                    let c = self.controls[s].as_ref().expect("matched as some");
+                    let ins: Vec<*const u8> = inputs.iter().map(|&b| ptrs[b] as *const u8).collect();
+                    let outs: Vec<*mut u8> = outputs.iter().map(|&b| ptrs[b]).collect();
+                    // SAFETY: as for kernels; a host step's outputs are fresh buffers, apart from its inputs.
+                    if let Err(e) = unsafe { c.run(&ins, &outs) } {
+                        self.pool.give(arena);
+                        return Err(e);
+                    }
                 }
                 Step::Host { eqn, prim, inputs, outputs, types } => {
                     let ins: Vec<shape_ops::In> =
@@ -190,7 +206,8 @@ impl Inner {
                 Some(a) => a,
                 None => {
                     let buf = &plan.buffers[*b].ty;
-                    let mut a = HostArray::zeros(buf.dtype, buf.shape.clone());
+                    // SAFETY: every byte is copied in just below.
+                    let mut a = unsafe { HostArray::uninit(buf.dtype, buf.shape.clone()) };
                     let n = a.bytes().len();
                     // SAFETY: buffer `b` holds `n` bytes (its planned type).
                     a.bytes_mut().copy_from_slice(unsafe { std::slice::from_raw_parts(ptrs[*b], n) });
@@ -264,6 +281,7 @@ impl Compiler {
 
     fn compile_uncached(&self, f: &Function, opts: &CompileOptions) -> Result<Executable, CodegenError> {
         gradjit_ir::verify(f)?;
+        reject_collectives(f)?;
         let g = if opts.simplify { gradjit_ir::passes::simplify(f) } else { f.clone() };
         let g = inline::inline_calls(&g);
         let plan = plan::plan(&g)?;
@@ -279,11 +297,12 @@ impl Compiler {
             .collect();
         let scratch: Vec<usize> = kernels.iter().map(|k| k.as_ref().map_or(0, |k| k.scratch_bytes)).collect();
         let layout = memory::layout(&plan, &scratch);
+        let controls = control::compile_controls(&plan, &self.isa, opts)?;
         let dumps = if opts.dumps {
             Dumps {
                 ir: f.to_string(),
                 simplified: g.to_string(),
-                fusion: plan.to_string(),
+                fusion: plan.to_string() + &control::describe_controls(&controls),
                 clif: clif.clif,
                 clif_opt: clif.clif_opt,
                 asm: clif.asm,
@@ -305,6 +324,7 @@ impl Compiler {
             inner: Arc::new(Inner {
                 plan,
                 kernels,
+                controls,
                 layout,
                 pool,
                 threads: opts.threads,
@@ -335,4 +355,22 @@ pub fn global_compiler() -> Result<&'static Compiler, CodegenError> {
 /// Compiles `f` with the process-wide cached [`Compiler`].
 pub fn compile(f: &Function, opts: &CompileOptions) -> Result<Executable, CodegenError> {
     global_compiler()?.compile(f, opts)
+}
+
+/// Collectives (`psum` and kin) only mean something inside a `vmap` binding their axis name,
+/// which rewrites them away; one that reaches the backend names an unbound axis.
+fn reject_collectives(f: &Function) -> Result<(), CodegenError> {
+    for e in &f.eqns {
+        if let Prim::Collective { axis_name, .. } = &e.prim {
+            return Err(CodegenError::Unsupported(format!(
+                "{} over unbound axis name '{axis_name}': collectives only have a meaning inside a vmap with that \
+                 axis_name",
+                e.prim.name()
+            )));
+        }
+        for body in e.prim.bodies() {
+            reject_collectives(body)?;
+        }
+    }
+    Ok(())
 }

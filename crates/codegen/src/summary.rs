@@ -75,6 +75,9 @@ pub fn lowering_summary(kind: PrimKind) -> &'static str {
             "host step: interpreter runs `body` (the rules only matter to autodiff)"
         }
         PrimKind::CustomLin => "none: reaching it is a run-time error (it exists only to be transposed)",
+        PrimKind::Collective(_) => {
+            "none: compiling one is an error (its axis name is unbound; `vmap` rewrites it into a reduction)"
+        }
     }
 }
 

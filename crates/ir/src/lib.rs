@@ -31,6 +31,6 @@ pub use dtype::{DType, Shape, TensorType};
 pub use error::ShapeError;
 pub use function::{Eqn, Function, Loc, Value};
 pub use interp::InterpError;
-pub use prim::{ArgOp, Axes, BinaryOp, CompareOp, DotDims, Literal, Prim, PrimKind, ReduceOp, UnaryOp};
+pub use prim::{ArgOp, Axes, BinaryOp, CollectiveOp, CompareOp, DotDims, Literal, Prim, PrimKind, ReduceOp, UnaryOp};
 pub use text::{parse_function, print_eqn, ParseError, PrintOptions};
 pub use verify::{verify, VerifyError};

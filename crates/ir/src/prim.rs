@@ -72,6 +72,11 @@ op_enum!(
 );
 
 op_enum!(
+    /// Collective reductions over a named mapped axis (JAX's `psum`, `pmean`, `pmax`, `pmin`).
+    CollectiveOp { Psum = "psum", Pmean = "pmean", Pmax = "pmax", Pmin = "pmin" }
+);
+
+op_enum!(
     /// Index of the extreme element along one axis.
     ArgOp { ArgMax = "argmax", ArgMin = "argmin" }
 );
@@ -129,6 +134,13 @@ impl CompareOp {
             _ => d.is_float() || d.is_int() || d == DType::Bool,
         }
     }
+}
+
+/// True if `name` can name a mapped axis: an identifier (`[A-Za-z_][A-Za-z0-9_]*`), so that the
+/// text format writes it as a bare word.
+pub fn is_axis_name(name: &str) -> bool {
+    let mut cs = name.chars();
+    cs.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Contracting and batch dimensions of a `dot_general`, as in XLA.
@@ -278,6 +290,12 @@ pub enum Prim {
     /// (taking the residuals, then one cotangent per output). Reverse mode of a `custom_vjp_call`
     /// emits it and transposes it into a call of `bwd`; it cannot be evaluated forwards.
     CustomLin { num_res: usize, bwd: Arc<Function> },
+    /// `x` → `op` of `x` over every lane of the mapped axis `axis_name` (JAX's `psum` and kin).
+    ///
+    /// Only a batching transform (`vmap` with that `axis_name`) gives the name a meaning: it
+    /// rewrites the collective into a reduction over its batch dimension. Evaluated or compiled
+    /// with the name unbound, it is an error. The result has the operand's type.
+    Collective { op: CollectiveOp, axis_name: Arc<str> },
 }
 
 /// The kind of a primitive, without parameters: one per row of the primitive table.
@@ -314,6 +332,7 @@ pub enum PrimKind {
     CustomJvp,
     CustomVjp,
     CustomLin,
+    Collective(CollectiveOp),
 }
 
 impl PrimKind {
@@ -332,6 +351,7 @@ impl PrimKind {
         v.extend([PrimKind::StopGradient, PrimKind::RandomBits, PrimKind::Call]);
         v.extend([PrimKind::Scan, PrimKind::While, PrimKind::Cond]);
         v.extend([PrimKind::CustomJvp, PrimKind::CustomVjp, PrimKind::CustomLin]);
+        v.extend(CollectiveOp::ALL.iter().map(|&o| PrimKind::Collective(o)));
         v
     }
 
@@ -343,6 +363,7 @@ impl PrimKind {
             PrimKind::Compare(o) => o.name(),
             PrimKind::Reduce(o) => o.name(),
             PrimKind::Arg(o) => o.name(),
+            PrimKind::Collective(o) => o.name(),
             PrimKind::IntegerPow => "integer_pow",
             PrimKind::Select => "select",
             PrimKind::BroadcastInDim => "broadcast_in_dim",
@@ -412,6 +433,7 @@ impl Prim {
             Prim::CustomJvp { .. } => PrimKind::CustomJvp,
             Prim::CustomVjp { .. } => PrimKind::CustomVjp,
             Prim::CustomLin { .. } => PrimKind::CustomLin,
+            Prim::Collective { op, .. } => PrimKind::Collective(*op),
         }
     }
 

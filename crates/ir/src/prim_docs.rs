@@ -9,7 +9,7 @@
 //! brackets as the text format prints them. Elementwise operands have equal types (broadcasting
 //! is explicit, through `broadcast_in_dim`).
 
-use crate::prim::{ArgOp, BinaryOp, CompareOp, PrimKind, ReduceOp, UnaryOp};
+use crate::prim::{ArgOp, BinaryOp, CollectiveOp, CompareOp, PrimKind, ReduceOp, UnaryOp};
 
 /// What a primitive takes, returns and is parameterised by.
 pub fn describe(kind: PrimKind) -> &'static str {
@@ -73,6 +73,16 @@ pub fn describe(kind: PrimKind) -> &'static str {
             "`residuals… tangents…` → output tangents: the linear map whose transpose is `bwd`; `[num_res]`; never \
              evaluated"
         }
+        PrimKind::Collective(op) => collective(op),
+    }
+}
+
+fn collective(op: CollectiveOp) -> &'static str {
+    match op {
+        CollectiveOp::Psum => "`x` → `Σ x` over the lanes of the mapped axis `[axis_name]` (bound by `vmap`)",
+        CollectiveOp::Pmean => "`x` → the mean of `x` over the lanes of the mapped axis `[axis_name]`",
+        CollectiveOp::Pmax => "`x` → `max x` over the lanes of the mapped axis `[axis_name]`; real",
+        CollectiveOp::Pmin => "`x` → `min x` over the lanes of the mapped axis `[axis_name]`; real",
     }
 }
 

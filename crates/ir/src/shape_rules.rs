@@ -341,6 +341,21 @@ pub fn infer(prim: &Prim, ins: &[&TensorType]) -> Result<OutTypes, ShapeError> {
         Prim::CustomLin { num_res, bwd } => {
             control::custom_lin(*num_res, bwd, ins).map_err(|m| ShapeError::new(name, m))
         }
+        Prim::Collective { op, axis_name } => {
+            arity(1)?;
+            let x = ins[0];
+            if !crate::prim::is_axis_name(axis_name) {
+                return err(format!("axis name `{axis_name}` is not an identifier"));
+            }
+            let ok = match op {
+                crate::prim::CollectiveOp::Psum | crate::prim::CollectiveOp::Pmean => x.dtype.is_numeric(),
+                _ => x.dtype.is_float() || x.dtype.is_int(),
+            };
+            if !ok {
+                return err(format!("does not accept dtype {}", x.dtype));
+            }
+            one(x.clone())
+        }
     }
 }
 

@@ -740,7 +740,13 @@ fn control_cases(cases: &mut Vec<Case>) {
 }
 
 /// Primitives the interpreter cannot evaluate, by design.
-const NOT_EVALUABLE: &[PrimKind] = &[PrimKind::CustomLin];
+const NOT_EVALUABLE: &[PrimKind] = &[
+    PrimKind::CustomLin,
+    PrimKind::Collective(gradjit_ir::CollectiveOp::Psum),
+    PrimKind::Collective(gradjit_ir::CollectiveOp::Pmean),
+    PrimKind::Collective(gradjit_ir::CollectiveOp::Pmax),
+    PrimKind::Collective(gradjit_ir::CollectiveOp::Pmin),
+];
 
 fn all_cases() -> Vec<Case> {
     let mut cases = Vec::new();
@@ -833,6 +839,16 @@ fn custom_lin_is_an_error_not_a_value() {
     let x = vec_of(DType::F64, &[1.0, 2.0]);
     let err = apply(&Prim::CustomLin { num_res: 1, bwd }, &[&x, &x]).unwrap_err();
     assert!(err.to_string().contains("linearization of a custom_vjp function"), "{err}");
+}
+
+#[test]
+fn a_collective_outside_vmap_names_its_unbound_axis() {
+    let x = vec_of(DType::F64, &[1.0, 2.0]);
+    for op in gradjit_ir::CollectiveOp::ALL {
+        let prim = Prim::Collective { op: *op, axis_name: "batch".into() };
+        let err = apply(&prim, &[&x]).unwrap_err().to_string();
+        assert!(err.contains(&format!("{} over unbound axis name 'batch'", op.name())), "{err}");
+    }
 }
 
 /// Wrong operand counts and types are errors, never panics.

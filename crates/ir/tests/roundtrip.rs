@@ -200,6 +200,10 @@ fn sample(kind: PrimKind) -> Function {
             let (r, x) = (f.add_param(t.clone()), f.add_param(t));
             push(&mut f, Prim::CustomLin { num_res: 1, bwd }, &[r, x])
         }
+        PrimKind::Collective(op) => {
+            let x = f.add_param(ty(DType::F32, &[2, 3]));
+            push(&mut f, Prim::Collective { op, axis_name: "batch_1".into() }, &[x])
+        }
     };
     f.outputs.push(out);
     f

@@ -13,7 +13,7 @@
 use crate::builder::{Builder, Outs};
 use crate::control;
 use crate::error::AdError;
-use gradjit_ir::{Axes, BinaryOp, CompareOp, Prim, ReduceOp, Scalar, UnaryOp, Value};
+use gradjit_ir::{Axes, BinaryOp, CollectiveOp, CompareOp, Prim, ReduceOp, Scalar, UnaryOp, Value};
 use smallvec::{smallvec, SmallVec};
 use std::f64::consts::FRAC_2_SQRT_PI;
 
@@ -121,6 +121,23 @@ pub(crate) fn jvp(
         Prim::CustomJvp { jvp, .. } => return control::custom::custom_jvp(b, jvp, x, y, t),
         Prim::CustomVjp { fwd, bwd, .. } => return control::custom::custom_vjp(b, fwd, bwd, x, y, t),
         Prim::CustomLin { num_res, .. } => return control::custom::custom_lin_jvp(b, prim, *num_res, x, t),
+        // psum and pmean are linear: the same collective of the tangent.
+        Prim::Collective { op: CollectiveOp::Psum | CollectiveOp::Pmean, .. } => same_on_first(b, prim, x, t[0])?,
+        // The tangent of the lanes holding the extreme, averaged over them (as `reduce_max`).
+        Prim::Collective { axis_name, .. } => match t[0] {
+            None => None,
+            Some(t) => {
+                let psum = Prim::Collective { op: CollectiveOp::Psum, axis_name: axis_name.clone() };
+                let hit = b.compare(CompareOp::Eq, x[0], y[0])?;
+                let zero = b.full_like(0.0, t)?;
+                let chosen = b.select(hit, t, zero)?;
+                let total = b.emit1(psum.clone(), &[chosen])?;
+                let dtype = b.ty(t).dtype;
+                let count = b.convert(hit, dtype)?;
+                let count = b.emit1(psum, &[count])?;
+                Some(b.div(total, count)?)
+            }
+        },
     };
     Ok(smallvec![out])
 }

@@ -13,7 +13,7 @@
 use crate::builder::Builder;
 use crate::control;
 use crate::error::AdError;
-use gradjit_ir::{Axes, BinaryOp, DotDims, Prim, ReduceOp, Scalar, Shape, TensorType, UnaryOp, Value};
+use gradjit_ir::{Axes, BinaryOp, CollectiveOp, DotDims, Prim, ReduceOp, Scalar, Shape, TensorType, UnaryOp, Value};
 use smallvec::{smallvec, SmallVec};
 
 /// An operand of a linear equation being transposed.
@@ -201,6 +201,11 @@ pub(crate) fn transpose(
             let dtype = x[0].ty(b).dtype;
             smallvec![if dtype.is_inexact() { Some(b.convert(c, dtype)?) } else { None }]
         }
+        // JAX's convention: the transpose of psum is psum (of pmean, pmean): every lane's
+        // cotangent flows to every lane's operand.
+        Prim::Collective { op: CollectiveOp::Psum | CollectiveOp::Pmean, .. } => {
+            smallvec![Some(b.emit1(prim.clone(), &[c])?)]
+        }
         // The derivative of stop_gradient is zero, so the linear map it stands for is zero.
         Prim::StopGradient => smallvec![None],
         Prim::Compare(_)
@@ -214,7 +219,8 @@ pub(crate) fn transpose(
         | Prim::Constant(_)
         | Prim::RandomBits { .. }
         | Prim::CustomJvp { .. }
-        | Prim::CustomVjp { .. } => return Err(not_linear(b, prim, x)),
+        | Prim::CustomVjp { .. }
+        | Prim::Collective { .. } => return Err(not_linear(b, prim, x)),
         // Transposed above.
         Prim::Call { .. } | Prim::Scan { .. } | Prim::While { .. } | Prim::Cond { .. } | Prim::CustomLin { .. } => {
             return Err(not_linear(b, prim, x))

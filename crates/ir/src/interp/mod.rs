@@ -42,6 +42,7 @@
 //! | `while` | runs the body while the condition holds (forever, if it always does) |
 //! | `cond` | runs the branch the index selects, clamped into range (`false`, `true` are 0, 1) |
 //! | `custom_jvp_call custom_vjp_call` | run the primal body; `custom_lin` is an error (it only exists to be transposed) |
+//! | `psum pmean pmax pmin` | an error: their axis name is bound only by a `vmap`, which rewrites them |
 
 mod control;
 mod dot;
@@ -93,6 +94,9 @@ pub enum InterpError {
          differentiation can use (forward mode through custom_vjp is not defined, as in JAX)"
     )]
     CustomLin,
+    /// A collective (`psum` and kin) was evaluated outside any `vmap` binding its axis name.
+    #[error("{prim} over unbound axis name '{axis_name}': collectives only have a meaning inside a vmap with that axis_name")]
+    UnboundAxisName { prim: &'static str, axis_name: String },
     /// An error inside equation `index` of a function.
     #[error("equation {index} ({prim}): {error}")]
     InEquation { index: usize, prim: &'static str, error: Box<InterpError> },
@@ -142,6 +146,9 @@ fn eval(prim: &Prim, ins: &[&HostArray], out: &OutTypes) -> Result<Option<SmallV
         }
         Prim::Cond { branches } => return control::cond(branches, ins).map(Some),
         Prim::CustomLin { .. } => return Err(InterpError::CustomLin),
+        Prim::Collective { axis_name, .. } => {
+            return Err(InterpError::UnboundAxisName { prim: prim.name(), axis_name: axis_name.to_string() })
+        }
         _ => {}
     }
     // Every other primitive has one result (and the shape rule has checked the operand count).
@@ -179,7 +186,8 @@ fn eval(prim: &Prim, ins: &[&HostArray], out: &OutTypes) -> Result<Option<SmallV
         | Prim::Cond { .. }
         | Prim::CustomJvp { .. }
         | Prim::CustomVjp { .. }
-        | Prim::CustomLin { .. } => Ok(None),
+        | Prim::CustomLin { .. }
+        | Prim::Collective { .. } => Ok(None),
     }
 }
 

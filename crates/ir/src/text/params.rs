@@ -15,6 +15,8 @@ pub(crate) enum Param<'a> {
     Scalar(Scalar),
     Dense(&'a HostArray),
     Bool(bool),
+    /// A bare word (an axis name).
+    Word(&'a str),
     Function(&'a Function),
     /// A tuple of functions: `({ lambda ; ... }, { lambda ; ... })`.
     Functions(&'a [Arc<Function>]),
@@ -79,6 +81,7 @@ pub(crate) fn params(prim: &Prim) -> Vec<(&'static str, Param<'_>)> {
             vec![("body", Function(body)), ("fwd", Function(fwd)), ("bwd", Function(bwd))]
         }
         Prim::CustomLin { num_res, bwd } => vec![("num_res", index(*num_res)), ("bwd", Function(bwd))],
+        Prim::Collective { axis_name, .. } => vec![("axis_name", Word(axis_name))],
     }
 }
 

@@ -525,6 +525,13 @@ impl<'p, 's> Args<'p, 's> {
                 Prim::CustomVjp { body: self.function("body")?, fwd: self.function("fwd")?, bwd: self.function("bwd")? }
             }
             K::CustomLin => Prim::CustomLin { num_res: self.index("num_res")?, bwd: self.function("bwd")? },
+            K::Collective(op) => {
+                let (w, pos) = self.word("axis_name", "an axis name")?;
+                if !crate::prim::is_axis_name(&w) {
+                    return Err(self.p.err(pos, format!("axis name `{w}` is not an identifier")));
+                }
+                Prim::Collective { op, axis_name: w.into() }
+            }
         };
         if let Some(extra) = self.params.iter().flatten().next() {
             let msg = format!("`{}` has no parameter `{}`", self.at.kind.name(), extra.key);

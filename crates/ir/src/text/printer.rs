@@ -230,6 +230,7 @@ impl Printer {
                 Ok(())
             }
             Param::Bool(b) => write!(out, "{b}"),
+            Param::Word(w) => out.write_str(w),
             Param::Function(body) => {
                 self.body(body, indent + 4);
                 Ok(())
