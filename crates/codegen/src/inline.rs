@@ -1,10 +1,21 @@
 //! Inlining of `call` equations, so that fusion sees one flat list of equations.
+//!
+//! `custom_jvp_call` and `custom_vjp_call` are inlined too: their rules only matter to autodiff, and
+//! compiled code runs their primal `body`.
 
 use gradjit_ir::{Function, Prim, Value};
 
-/// `f` with every `call` (recursively) replaced by its body.
+/// The function an equation of `prim` inlines to, if any.
+fn inlined_body(prim: &Prim) -> Option<&Function> {
+    match prim {
+        Prim::Call { body } | Prim::CustomJvp { body, .. } | Prim::CustomVjp { body, .. } => Some(body),
+        _ => None,
+    }
+}
+
+/// `f` with every `call`, `custom_jvp_call` and `custom_vjp_call` (recursively) replaced by its body.
 pub fn inline_calls(f: &Function) -> Function {
-    if !f.eqns.iter().any(|e| matches!(e.prim, Prim::Call { .. })) {
+    if !f.eqns.iter().any(|e| inlined_body(&e.prim).is_some()) {
         return f.clone();
     }
     let mut g = Function::new();
@@ -23,11 +34,11 @@ fn emit(g: &mut Function, f: &Function, args: &[Value]) -> Vec<Value> {
     let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("the verifier checked definitions");
     for eqn in &f.eqns {
         let ins: Vec<Value> = eqn.inputs.iter().map(|&v| get(&map, v)).collect();
-        let outs: Vec<Value> = match &eqn.prim {
-            Prim::Call { body } => emit(g, body, &ins),
-            prim => {
+        let outs: Vec<Value> = match inlined_body(&eqn.prim) {
+            Some(body) => emit(g, body, &ins),
+            None => {
                 let tys = eqn.outputs.iter().map(|&o| f.ty(o).clone());
-                g.push_typed(prim.clone(), &ins, tys, eqn.loc.clone()).into_vec()
+                g.push_typed(eqn.prim.clone(), &ins, tys, eqn.loc.clone()).into_vec()
             }
         };
         for (&o, v) in eqn.outputs.iter().zip(outs) {

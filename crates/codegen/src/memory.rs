@@ -122,7 +122,7 @@ pub struct Arena {
 unsafe impl Send for Arena {}
 
 impl Arena {
-    fn new(bytes: usize) -> Arena {
+    pub fn new(bytes: usize) -> Arena {
         if bytes == 0 {
             return Arena { ptr: NonNull::dangling(), bytes };
         }

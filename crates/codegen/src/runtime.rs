@@ -98,14 +98,26 @@ impl KernelRun {
     /// # Safety
     /// Every buffer the kernel addresses must be valid for its type, and `scratch` for `scratch_bytes`.
     pub unsafe fn run(&self, bufs: &[*mut u8], scratch: *mut u8, threads: Option<usize>) {
-        let table: Vec<*mut u8> = self
-            .args
-            .iter()
-            .map(|a| match a {
-                KArg::Buf(b) => bufs[*b],
-                KArg::Slots => scratch,
-            })
-            .collect();
+        self.run_with_table(bufs, scratch, threads, &mut Vec::with_capacity(self.args.len()));
+    }
+
+    /// [`KernelRun::run`] building the argument table in `table` (cleared first), so that a caller
+    /// running kernels in a loop (a compiled loop body) allocates nothing.
+    ///
+    /// # Safety
+    /// As [`KernelRun::run`].
+    pub unsafe fn run_with_table(
+        &self,
+        bufs: &[*mut u8],
+        scratch: *mut u8,
+        threads: Option<usize>,
+        table: &mut Vec<*mut u8>,
+    ) {
+        table.clear();
+        table.extend(self.args.iter().map(|a| match a {
+            KArg::Buf(b) => bufs[*b],
+            KArg::Slots => scratch,
+        }));
         for (f, &end) in self.fns.prologue.iter().zip(&self.prologue_ends) {
             f(table.as_ptr(), 0, end);
         }
@@ -116,7 +128,7 @@ impl KernelRun {
         if self.chunks.len() == 1 {
             body(table.as_ptr(), self.chunks[0].0, self.chunks[0].1);
         } else {
-            self.run_chunks(body, &table, scratch, threads != Some(1));
+            self.run_chunks(body, table, scratch, threads != Some(1));
         }
         if let Some(e) = self.fns.epilogue {
             e(table.as_ptr(), 0, 1);
