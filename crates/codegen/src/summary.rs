@@ -12,7 +12,8 @@
 //! scalar tail) when every value in it is of one float type or a `bool` mask, scalar otherwise
 //! (integers); a *host step* is Rust code on whole buffers; the *interpreter* is
 //! `gradjit_ir::interp` run on copies of the operands, for what has no native lowering
-//! (complex numbers everywhere, `random_bits`, control flow).
+//! (complex numbers everywhere, `random_bits`). Control flow runs compiled sub-functions
+//! ([`crate::control`]).
 
 use gradjit_ir::{ArgOp, BinaryOp, CompareOp, PrimKind, ReduceOp, UnaryOp};
 
@@ -68,11 +69,17 @@ pub fn lowering_summary(kind: PrimKind) -> &'static str {
         PrimKind::StopGradient => "no code: an alias of its operand",
         PrimKind::RandomBits => "host step: interpreter (Threefry-2x32 in Rust)",
         PrimKind::Call => "inlined before planning: its equations fuse with the caller's",
-        PrimKind::Scan | PrimKind::While | PrimKind::Cond => {
-            "host step: interpreter runs the bodies (control flow is not compiled yet)"
+        PrimKind::Scan => {
+            "native loop: the body compiled once (its own fused kernels and GEMMs), called per step on slices of `xs` \
+             and `ys` addressed by pointer offset; carries in two buffers swapped per step; no allocation per step"
         }
+        PrimKind::While => {
+            "native loop: condition and body compiled once; the condition writes a flag, the body steps carries in \
+             two swapped buffers"
+        }
+        PrimKind::Cond => "branches compiled once each; the index (clamped) picks one, run into the results in place",
         PrimKind::CustomJvp | PrimKind::CustomVjp => {
-            "host step: interpreter runs `body` (the rules only matter to autodiff)"
+            "inlined before planning: `body` fuses with the caller (the rules only matter to autodiff)"
         }
         PrimKind::CustomLin => "none: reaching it is a run-time error (it exists only to be transposed)",
         PrimKind::Collective(_) => {
