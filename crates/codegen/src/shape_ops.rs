@@ -3,7 +3,7 @@
 //! Data movement (transpose, slice, pad, concatenate, rev, dynamic slices, gather) is one strided copy
 //! routine, generic over the element size only, since moving bytes does not care about dtypes.
 //! `dot_general` goes to [`crate::gemm`]; `scatter_add` and `argmax`/`argmin` are plain loops. The
-//! remaining primitives (`random_bits`, complex arithmetic, control flow, ...) run through the reference
+//! remaining primitives (`random_bits`, complex arithmetic, ...) run through the reference
 //! interpreter on copies of their operands: correct by construction, and rare on hot paths.
 
 use crate::error::CodegenError;
@@ -257,7 +257,15 @@ pub unsafe fn run(prim: &Prim, eqn: usize, ins: &[In], outs: &[Out]) -> Result<(
                 interpret(prim, eqn, ins, outs)?;
             }
         }
-        Prim::DotGeneral(dims) if matches!(out.ty.dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64) => {
+        Prim::Reduce { op: gradjit_ir::ReduceOp::Prod, axes } if out.ty.dtype == DType::C64 => {
+            reduce_prod(axes, ins[0], out, num_complex::Complex32::new(1.0, 0.0))
+        }
+        Prim::Reduce { op: gradjit_ir::ReduceOp::Prod, axes } if out.ty.dtype == DType::C128 => {
+            reduce_prod(axes, ins[0], out, num_complex::Complex64::new(1.0, 0.0))
+        }
+        Prim::DotGeneral(dims)
+            if matches!(out.ty.dtype, DType::F32 | DType::F64 | DType::I32 | DType::I64 | DType::C64 | DType::C128) =>
+        {
             crate::gemm::dot_general(dims, ins[0], ins[1], out)?
         }
         _ => interpret(prim, eqn, ins, outs)?,
@@ -310,12 +318,43 @@ unsafe fn arg<T: Copy + PartialOrd>(axis: usize, max: bool, x: In, out: Out, is_
     true
 }
 
+/// `reduce_prod` (of complex numbers, which do not fuse): every output element starts at `one` and
+/// multiplies in the operand's elements in row-major order, the interpreter's order and formula.
+unsafe fn reduce_prod<T: Copy + std::ops::Mul<Output = T>>(axes: &[usize], x: In, out: Out, one: T) {
+    let xd = x.ty.dims();
+    let orm = row_major(out.ty.dims());
+    let mut kept = orm.iter();
+    let strides: Vec<isize> =
+        (0..xd.len()).map(|a| if axes.contains(&a) { 0 } else { kept.next().copied().unwrap_or(0) }).collect();
+    let (xs, acc) = (x.ptr as *const T, out.ptr as *mut T);
+    for o in 0..out.ty.numel() {
+        *acc.add(o) = one;
+    }
+    let mut idx = vec![0usize; xd.len()];
+    let mut at = 0isize;
+    for i in 0..x.ty.numel() {
+        let a = acc.offset(at);
+        *a = *a * *xs.add(i);
+        // Next operand index in row-major order, keeping `at` the output offset.
+        for d in (0..xd.len()).rev() {
+            idx[d] += 1;
+            at += strides[d];
+            if idx[d] < xd[d] {
+                break;
+            }
+            at -= strides[d] * xd[d] as isize;
+            idx[d] = 0;
+        }
+    }
+}
+
 /// Runs `prim` with the reference interpreter on copies of the operands.
 unsafe fn interpret(prim: &Prim, eqn: usize, ins: &[In], outs: &[Out]) -> Result<(), CodegenError> {
     let args: Vec<HostArray> = ins
         .iter()
         .map(|a| {
-            let mut h = HostArray::zeros(a.ty.dtype, a.ty.shape.clone());
+            // SAFETY: every byte is copied in just below.
+            let mut h = unsafe { HostArray::uninit(a.ty.dtype, a.ty.shape.clone()) };
             let n = h.bytes().len();
             h.bytes_mut().copy_from_slice(std::slice::from_raw_parts(a.ptr, n));
             h

@@ -6,9 +6,10 @@
 
 use crate::dtype::{DType, Shape, TensorType};
 use num_complex::{Complex32, Complex64};
-use std::alloc::{self, Layout};
 use std::fmt;
 use std::ptr::NonNull;
+
+pub mod pool;
 
 /// Alignment of every array's data: one cache line, and enough for any SIMD load.
 pub const ALIGN: usize = 64;
@@ -232,10 +233,12 @@ impl fmt::Display for Scalar {
     }
 }
 
-/// Owned aligned bytes.
+/// Owned aligned bytes, from the [`pool`].
 struct AlignedBuf {
     ptr: NonNull<u8>,
     len: usize,
+    /// Bytes of the block (its pool size class); 0 for the empty buffer, which owns nothing.
+    cap: usize,
 }
 
 // SAFETY: AlignedBuf uniquely owns its allocation, like a Vec<u8>.
@@ -243,17 +246,23 @@ unsafe impl Send for AlignedBuf {}
 unsafe impl Sync for AlignedBuf {}
 
 impl AlignedBuf {
-    fn zeroed(len: usize) -> AlignedBuf {
+    /// `len` bytes whose contents are unspecified (but initialised: see `uninit`).
+    fn alloc(len: usize, zeroed: bool) -> AlignedBuf {
         if len == 0 {
             // A dangling but aligned pointer, as Vec does for empty allocations.
             let ptr = NonNull::new(ALIGN as *mut u8).expect("non-null");
-            return AlignedBuf { ptr, len };
+            return AlignedBuf { ptr, len, cap: 0 };
         }
-        let layout = Layout::from_size_align(len, ALIGN).expect("array too large");
-        // SAFETY: layout has non-zero size.
-        let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        AlignedBuf { ptr, len }
+        let cap = pool::capacity(len);
+        let (ptr, is_zero) = pool::allocate(cap, zeroed);
+        if zeroed && !is_zero {
+            // SAFETY: the block holds `cap >= len` bytes.
+            unsafe { ptr.as_ptr().write_bytes(0, len) };
+        }
+        AlignedBuf { ptr, len, cap }
+    }
+    fn zeroed(len: usize) -> AlignedBuf {
+        AlignedBuf::alloc(len, true)
     }
     fn bytes(&self) -> &[u8] {
         // SAFETY: ptr is valid for len bytes (or dangling with len 0).
@@ -267,18 +276,19 @@ impl AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        if self.len != 0 {
-            let layout = Layout::from_size_align(self.len, ALIGN).expect("layout was valid at allocation");
-            // SAFETY: allocated in `zeroed` with this layout.
-            unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) }
+        if self.cap != 0 {
+            // SAFETY: the block came from `pool::allocate` with this capacity and dies with `self`.
+            unsafe { pool::release(self.ptr, self.cap) }
         }
     }
 }
 
 impl Clone for AlignedBuf {
     fn clone(&self) -> AlignedBuf {
-        let mut b = AlignedBuf::zeroed(self.len);
-        b.bytes_mut().copy_from_slice(self.bytes());
+        let b = AlignedBuf::alloc(self.len, false);
+        // A fresh block is not initialised: copy before anyone reads it.
+        // SAFETY: both hold `len` bytes and are distinct allocations.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), b.ptr.as_ptr(), self.len) };
         b
     }
 }
@@ -298,11 +308,36 @@ impl HostArray {
         HostArray { ty, buf }
     }
 
+    /// An array whose elements the caller will write: its bytes are whatever its pooled block held
+    /// (compiled functions write their outputs into these, so a call pays neither a memset nor page faults).
+    ///
+    /// # Safety
+    /// Every element must be written before it is read (a fresh block's bytes are uninitialised, and any
+    /// block's bytes may not be a valid `bool`).
+    pub unsafe fn uninit(dtype: DType, shape: impl Into<Shape>) -> HostArray {
+        let ty = TensorType::new(dtype, shape);
+        let buf = AlignedBuf::alloc(ty.numel() * dtype.size_of(), false);
+        HostArray { ty, buf }
+    }
+
     /// An array whose every element is `value`.
     pub fn full(value: Scalar, shape: impl Into<Shape>) -> HostArray {
-        let mut a = HostArray::zeros(value.dtype(), shape);
-        for i in 0..a.numel() {
-            a.set(i, value);
+        let shape = shape.into();
+        let dtype = value.dtype();
+        // SAFETY: every element is written below.
+        let mut a = unsafe { HostArray::uninit(dtype, shape) };
+        fn fill<T: Element>(a: &mut HostArray, v: T) {
+            a.as_mut_slice::<T>().expect("dtype").fill(v);
+        }
+        match value {
+            Scalar::F32(v) => fill(&mut a, v),
+            Scalar::F64(v) => fill(&mut a, v),
+            Scalar::I32(v) => fill(&mut a, v),
+            Scalar::I64(v) => fill(&mut a, v),
+            Scalar::Bool(v) => fill(&mut a, v),
+            Scalar::C64(v) => fill(&mut a, v),
+            Scalar::C128(v) => fill(&mut a, v),
+            Scalar::Float0 => {}
         }
         a
     }
@@ -323,8 +358,9 @@ impl HostArray {
         if shape.numel() != data.len() {
             return None;
         }
-        let mut a = HostArray::zeros(T::DTYPE, shape);
-        a.as_mut_slice::<T>()?.copy_from_slice(data);
+        // SAFETY: every element is written just below.
+        let mut a = unsafe { HostArray::uninit(T::DTYPE, shape) };
+        a.as_mut_slice::<T>().expect("dtype").copy_from_slice(data);
         Some(a)
     }
 
