@@ -179,11 +179,54 @@ unsafe fn matmul(
             false,
             par,
         ),
+        DType::C64 | DType::C128 => complex_matmul(dt, m, n, k, dst, lhs, lm, lk, rhs, rk, rn, par),
         DType::I32 => int_matmul::<i32>(m, n, k, dst, lhs, lm, lk, rhs, rk, rn, i32::wrapping_mul, i32::wrapping_add),
         DType::I64 => int_matmul::<i64>(m, n, k, dst, lhs, lm, lk, rhs, rk, rn, i64::wrapping_mul, i64::wrapping_add),
         other => return Err(CodegenError::Unsupported(format!("dot_general on {other}"))),
     }
     Ok(())
+}
+
+/// Complex products with `gemm`'s own c32/c64 kernels (`num_complex` layout, as `HostArray` stores them).
+#[allow(clippy::too_many_arguments)]
+unsafe fn complex_matmul(
+    dt: DType,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut u8,
+    lhs: *const u8,
+    lm: isize,
+    lk: isize,
+    rhs: *const u8,
+    rk: isize,
+    rn: isize,
+    par: gemm::Parallelism,
+) {
+    unsafe fn run<T: 'static + Copy>(
+        (m, n, k): (usize, usize, usize),
+        dst: *mut u8,
+        (lhs, lm, lk): (*const u8, isize, isize),
+        (rhs, rk, rn): (*const u8, isize, isize),
+        (zero, one): (T, T),
+        par: gemm::Parallelism,
+    ) {
+        if k == 0 {
+            // `gemm` with k = 0 leaves dst alone when it is not read; the empty sum is 0.
+            std::slice::from_raw_parts_mut(dst as *mut T, m * n).fill(zero);
+            return;
+        }
+        let (d, l, r) = (dst as *mut T, lhs as *const T, rhs as *const T);
+        gemm::gemm::<T>(m, n, k, d, 1, n as isize, false, l, lk, lm, r, rn, rk, zero, one, false, false, false, par);
+    }
+    let shape = (m, n, k);
+    if dt == DType::C64 {
+        let units = (gemm::c32::new(0.0, 0.0), gemm::c32::new(1.0, 0.0));
+        run::<gemm::c32>(shape, dst, (lhs, lm, lk), (rhs, rk, rn), units, par);
+    } else {
+        let units = (gemm::c64::new(0.0, 0.0), gemm::c64::new(1.0, 0.0));
+        run::<gemm::c64>(shape, dst, (lhs, lm, lk), (rhs, rk, rn), units, par);
+    }
 }
 
 /// Integer products, wrapping, summed in order from 0 (as the interpreter does).

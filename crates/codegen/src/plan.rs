@@ -228,8 +228,9 @@ enum Node {
     Merged(NodeId),
 }
 
+/// Complex values fuse too: lowering splits them into real parts (`lower/complex.rs`).
 pub fn is_fusible_dtype(d: DType) -> bool {
-    matches!(d, DType::F32 | DType::F64 | DType::I32 | DType::I64 | DType::Bool)
+    matches!(d, DType::F32 | DType::F64 | DType::I32 | DType::I64 | DType::Bool | DType::C64 | DType::C128)
 }
 
 /// The dimensions of `dims` that are not 1.
@@ -492,7 +493,12 @@ impl<'f> Planner<'f> {
                     Some(Class::Loop(self.place(e, canonical(out_ty.dims()))?))
                 }
             }
-            Prim::Reduce { op: _, axes: _ } if is_fusible_dtype(out_ty.dtype) => self.reduce(e)?,
+            // A complex product is not two real reductions: it is a host step.
+            Prim::Reduce { op, axes: _ }
+                if is_fusible_dtype(out_ty.dtype) && !(out_ty.dtype.is_complex() && *op == ReduceOp::Prod) =>
+            {
+                self.reduce(e)?
+            }
             _ => {
                 self.host(e)?;
                 None
@@ -506,12 +512,7 @@ impl<'f> Planner<'f> {
 
     fn fusible_elementwise(&self, e: usize) -> bool {
         let eqn = &self.f.eqns[e];
-        let complex_only = matches!(
-            eqn.prim,
-            Prim::Unary(gradjit_ir::UnaryOp::Real | gradjit_ir::UnaryOp::Imag | gradjit_ir::UnaryOp::Conj)
-                | Prim::Binary(BinaryOp::Complex)
-        );
-        !complex_only && eqn.inputs.iter().chain(&eqn.outputs).all(|&v| is_fusible_dtype(self.f.ty(v).dtype))
+        eqn.inputs.iter().chain(&eqn.outputs).all(|&v| is_fusible_dtype(self.f.ty(v).dtype))
     }
 
     fn broadcast(&mut self, x: Value, out_ty: &TensorType, dims: &[usize]) -> Result<Option<Class>, CodegenError> {
@@ -802,7 +803,7 @@ impl<'f> Planner<'f> {
 
     fn build_kernel(&self, g: NodeId, index: usize) -> Result<Kernel, CodegenError> {
         let Node::Group(grp) = &self.nodes[g] else { unreachable!("build_kernel on a group") };
-        let mut kb = KernelBuilder { p: self, group: g, args: vec![], slots: vec![] };
+        let mut kb = KernelBuilder { p: self, group: g, args: vec![], slots: vec![], slot_words: vec![], words: 0 };
 
         // Body: every store and reduction of the loop.
         let mut body = NestBuilder::new(grp.space.clone(), true);
@@ -867,7 +868,7 @@ impl<'f> Planner<'f> {
         for n in prologue.iter_mut().chain(std::iter::once(&mut body)) {
             n.coalesce();
         }
-        let slots = kb.slots.len();
+        let slots = kb.words;
         let mut eqns = grp.eqns.clone();
         eqns.extend(grp.epilogue.iter().filter_map(|(v, _)| self.def[v.index()]));
         eqns.sort_unstable();
@@ -884,6 +885,9 @@ struct KernelBuilder<'p, 'f> {
     /// The single-element values the prologue leaves in slots `0..`, and whether each is a reduction
     /// of a leaf (computed by a loop of its own) rather than a scalar program.
     slots: Vec<(Value, bool)>,
+    /// The first 8-byte word of each slot (a `c128` takes two, 16-byte aligned), and the words used.
+    slot_words: Vec<usize>,
+    words: usize,
 }
 
 impl KernelBuilder<'_, '_> {
@@ -913,7 +917,7 @@ impl KernelBuilder<'_, '_> {
     /// Slot `slot` read or written as one element of `dt`, broadcast over `rank` loop dimensions.
     fn slot_access(&mut self, slot: usize, dt: DType, rank: usize) -> Access {
         let size = dt.size_of().max(1) as i64;
-        Access { arg: self.arg(KArg::Slots), offset: slot as i64 * 8 / size, strides: vec![0; rank] }
+        Access { arg: self.arg(KArg::Slots), offset: self.slot_words[slot] as i64 * 8 / size, strides: vec![0; rank] }
     }
 
     fn has_slot(&self, v: Value) -> bool {
@@ -925,6 +929,10 @@ impl KernelBuilder<'_, '_> {
         if let Some(i) = self.slots.iter().position(|&(x, _)| x == v) {
             return i;
         }
+        let words = self.p.f.ty(v).dtype.size_of().div_ceil(8).max(1);
+        let first = self.words.next_multiple_of(words);
+        self.slot_words.push(first);
+        self.words = first + words;
         self.slots.push((v, leaf_reduce));
         self.slots.len() - 1
     }

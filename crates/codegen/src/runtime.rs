@@ -194,6 +194,8 @@ unsafe fn fill(p: *mut u8, v: Scalar, n: usize) {
         Scalar::I32(x) => std::slice::from_raw_parts_mut(p as *mut i32, n).fill(x),
         Scalar::I64(x) => std::slice::from_raw_parts_mut(p as *mut i64, n).fill(x),
         Scalar::Bool(x) => std::slice::from_raw_parts_mut(p, n).fill(u8::from(x)),
+        Scalar::C64(x) => std::slice::from_raw_parts_mut(p as *mut num_complex::Complex32, n).fill(x),
+        Scalar::C128(x) => std::slice::from_raw_parts_mut(p as *mut num_complex::Complex64, n).fill(x),
         _ => {}
     }
 }
@@ -211,6 +213,8 @@ unsafe fn combine(op: ReduceOp, dt: DType, acc: *mut u8, part: *const u8, n: usi
     match (op, dt) {
         (Sum, DType::F32) => each::<f32>(acc, part, n, |a, b| a + b),
         (Sum, DType::F64) => each::<f64>(acc, part, n, |a, b| a + b),
+        (Sum, DType::C64) => each::<num_complex::Complex32>(acc, part, n, |a, b| a + b),
+        (Sum, DType::C128) => each::<num_complex::Complex64>(acc, part, n, |a, b| a + b),
         (Prod, DType::F32) => each::<f32>(acc, part, n, |a, b| a * b),
         (Prod, DType::F64) => each::<f64>(acc, part, n, |a, b| a * b),
         (Max, DType::F32) => each::<f32>(acc, part, n, ieee_max32),

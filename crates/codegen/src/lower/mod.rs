@@ -4,6 +4,7 @@
 //! that dropping the function (for instance when the cache evicts it) frees its machine code.
 
 pub(crate) mod calls;
+mod complex;
 mod elementwise;
 mod loops;
 
@@ -152,7 +153,9 @@ fn define_nest(
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let p = b.block_params(entry).to_vec();
-        loops::emit_nest(&mut b, nest, &refs, [p[0], p[1], p[2]])?;
+        // Complex values become pairs of real ones first: the loop emitter only knows real types.
+        let nest = complex::legalize(nest)?;
+        loops::emit_nest(&mut b, &nest, &refs, [p[0], p[1], p[2]])?;
         b.ins().return_(&[]);
         b.seal_all_blocks();
         b.finalize(frontend);
