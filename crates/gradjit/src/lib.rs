@@ -8,6 +8,7 @@ pub mod jit;
 pub mod make_ir;
 pub mod module;
 pub mod ops;
+pub mod optim;
 pub mod random;
 pub mod signature;
 pub mod surrogate;
