@@ -9,7 +9,11 @@
 //! - a poisoned operand: the result is poisoned with the same error (the first error wins);
 //! - a tensor of a finished trace: an escaped-tensor error naming where it was created;
 //! - all operands concrete: the operation is evaluated at once by the reference interpreter
-//!   (eager mode), also inside a trace, so constant subexpressions fold while tracing;
+//!   (eager mode). Inside a trace only a small result ([`FOLD_LIMIT`] elements) is: constant
+//!   subexpressions fold while tracing, but tracing never does work proportional to array
+//!   sizes. A larger one is recorded, so a splat constant of a gradient stays a splat literal
+//!   and the compiler's simplifier folds it symbolically (`jit(grad(f))` traces in the same time
+//!   at any size);
 //! - otherwise it is recorded in the innermost trace, whose function gains whatever the
 //!   operands need: a constant for a concrete operand (a captured array becomes a dense literal
 //!   sharing its data, a uniform one a splat), and an implicit input for a tensor of an
@@ -278,24 +282,45 @@ pub(crate) fn placement(inputs: &[&Tensor], loc: &Loc) -> Result<Placement> {
     Ok(innermost().map_or(Placement::Eager, Placement::Trace))
 }
 
-/// Applies `prim` to `inputs`: evaluated now if they are all concrete, else recorded in the
-/// innermost trace. Never fails: errors poison the outputs.
+/// The largest result (in elements) of an operation on concrete operands that is evaluated
+/// while tracing; a larger one is recorded. The simplifier's limit for dense constants it creates.
+pub const FOLD_LIMIT: usize = gradjit_ir::passes::fold::MAX_DENSE;
+
+/// Applies `prim` to `inputs`: evaluated now if they are all concrete (inside a trace, only if
+/// its result is small), else recorded in the innermost trace. Never fails: errors poison the
+/// outputs.
 pub(crate) fn bind(prim: Prim, inputs: &[&Tensor], loc: &Loc) -> Outputs {
     match placement(inputs, loc) {
         Err(e) => poison(e, prim.num_results()),
         Ok(Placement::Trace(ctx)) => ctx.record(prim, inputs, loc),
-        Ok(Placement::Eager) => {
-            let arrays: SmallVec<[&HostArray; 3]> =
-                inputs.iter().filter_map(|t| t.concrete()).map(|a| a.as_host()).collect();
-            match gradjit_ir::interp::apply(&prim, &arrays) {
-                Ok(outs) => outs.into_iter().map(|a| Tensor::from(Array::from_host(a))).collect(),
-                Err(gradjit_ir::InterpError::Type(e)) => poison(Error::from_shape(e, loc.clone()), prim.num_results()),
-                Err(e) => poison(
-                    Error::Eval { op: prim.name().to_string(), message: e.to_string(), loc: loc.clone() },
-                    prim.num_results(),
-                ),
-            }
-        }
+        Ok(Placement::Eager) => match innermost() {
+            Some(ctx) if !folds(&prim, inputs) => ctx.record(prim, inputs, loc),
+            _ => evaluate(prim, inputs, loc),
+        },
+    }
+}
+
+/// Whether `prim` on the concrete `inputs` is cheap to evaluate while tracing: all its results
+/// have at most [`FOLD_LIMIT`] elements. (An ill-typed application folds: the interpreter's
+/// error is the one eager mode gives.)
+fn folds(prim: &Prim, inputs: &[&Tensor]) -> bool {
+    let types: SmallVec<[&TensorType; 3]> = inputs.iter().filter_map(|t| t.concrete()).map(|a| a.ty()).collect();
+    match gradjit_ir::shape_rules::infer(prim, &types) {
+        Ok(outs) => outs.iter().all(|ty| ty.numel() <= FOLD_LIMIT),
+        Err(_) => true,
+    }
+}
+
+/// Evaluates `prim` on concrete `inputs` with the reference interpreter.
+fn evaluate(prim: Prim, inputs: &[&Tensor], loc: &Loc) -> Outputs {
+    let arrays: SmallVec<[&HostArray; 3]> = inputs.iter().filter_map(|t| t.concrete()).map(|a| a.as_host()).collect();
+    match gradjit_ir::interp::apply(&prim, &arrays) {
+        Ok(outs) => outs.into_iter().map(|a| Tensor::from(Array::from_host(a))).collect(),
+        Err(gradjit_ir::InterpError::Type(e)) => poison(Error::from_shape(e, loc.clone()), prim.num_results()),
+        Err(e) => poison(
+            Error::Eval { op: prim.name().to_string(), message: e.to_string(), loc: loc.clone() },
+            prim.num_results(),
+        ),
     }
 }
 
