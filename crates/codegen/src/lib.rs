@@ -9,6 +9,10 @@
 //!    inner loops, in one JIT module per compiled function;
 //! 4. **memory** ([`memory`]): intermediates share a pooled arena by liveness; outputs are written in place.
 //!
+//! Control flow (`scan`, `while`, `cond`) stays one step of the plan whose sub-functions went through the
+//! same pipeline once, at compile time, and run natively per iteration (`control`); `custom_jvp_call` and
+//! `custom_vjp_call` are inlined like `call`.
+//!
 //! Compiled functions are cached by a [`Compiler`] (the process-wide one behind [`compile`]), and every
 //! compilation can show its stages as text ([`Executable::dumps`]; `GRADJIT_DUMP=<dir>` writes them).
 //!
@@ -284,6 +288,7 @@ impl Compiler {
         reject_collectives(f)?;
         let g = if opts.simplify { gradjit_ir::passes::simplify(f) } else { f.clone() };
         let g = inline::inline_calls(&g);
+        let g = control::rewrite::hoist_outer_accumulations(&g);
         let plan = plan::plan(&g)?;
         let (code, compiled, clif) = lower::compile_plan(&plan, self.isa.clone(), opts.dumps)?;
         let kernels: Vec<Option<KernelRun>> = plan

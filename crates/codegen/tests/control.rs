@@ -75,36 +75,50 @@ fn scan_body_is_compiled_not_interpreted() {
     assert!(!body.contains("host "), "{dump}");
 }
 
+/// An RNN step with a weight-gradient-like accumulation `g' = g <op> outer(h, x)`, from `g0` or zeros.
+fn rnn(dt: DType, (n, m, length): (usize, usize, usize), op: &str, zero_init: bool, reverse: bool) -> Function {
+    let init = if zero_init { "z" } else { "g0" };
+    parse(&format!(
+        "{{ lambda ; w:{dt}[{n},{n}] u:{dt}[{m},{n}] h0:{dt}[{n}] g0:{dt}[{n},{m}] xs:{dt}[{length},{m}] . let
+            z:{dt}[{n},{m}] = constant[value=0.0]
+            h:{dt}[{n}] g:{dt}[{n},{m}] hs:{dt}[{length},{n}] = scan[length={length} reverse={reverse} num_consts=2 num_carry=2 body={{ lambda ; a:{dt}[{n},{n}] b:{dt}[{m},{n}] c:{dt}[{n}] d:{dt}[{n},{m}] e:{dt}[{m}]. let
+                    f:{dt}[{n}] = dot_general[lhs_contract=(0,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] c a
+                    g:{dt}[{n}] = dot_general[lhs_contract=(0,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] e b
+                    h:{dt}[{n}] = add f g
+                    i:{dt}[{n}] = tanh h
+                    j:{dt}[{n},{m}] = dot_general[lhs_contract=() rhs_contract=() lhs_batch=() rhs_batch=()] i e
+                    k:{dt}[{n},{m}] = {op} d j
+                  in (i, k, i) }}] w u h0 {init} xs
+          in (h, g, hs) }}"
+    ))
+}
+
 #[test]
 fn scan_with_matvec_and_outer_product() {
-    // An RNN step and a weight-gradient-like accumulation: `dW' = dW + outer(h, x)`.
     for dt in DTYPES {
-        for (n, m, length) in [(1, 1, 3), (5, 3, 4), (13, 7, 6)] {
-            let f = parse(&format!(
-                "{{ lambda ; w:{dt}[{n},{n}] u:{dt}[{m},{n}] h0:{dt}[{n}] xs:{dt}[{length},{m}] . let
-                    z:{dt}[{n},{m}] = constant[value=0.0]
-                    h:{dt}[{n}] g:{dt}[{n},{m}] hs:{dt}[{length},{n}] = scan[length={length} reverse=false num_consts=2 num_carry=2 body={{ lambda ; a:{dt}[{n},{n}] b:{dt}[{m},{n}] c:{dt}[{n}] d:{dt}[{n},{m}] e:{dt}[{m}]. let
-                            f:{dt}[{n}] = dot_general[lhs_contract=(0,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] c a
-                            g:{dt}[{n}] = dot_general[lhs_contract=(0,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] e b
-                            h:{dt}[{n}] = add f g
-                            i:{dt}[{n}] = tanh h
-                            j:{dt}[{n},{m}] = dot_general[lhs_contract=() rhs_contract=() lhs_batch=() rhs_batch=()] i e
-                            k:{dt}[{n},{m}] = add d j
-                          in (i, k, i) }}] w u h0 z xs
-                  in (h, g, hs) }}"
-            ));
+        for size @ (n, m, length) in [(1, 1, 3), (5, 3, 1), (13, 7, 6), (4, 2, 0)] {
             let args = vec![
                 array(dt, &[n, n], 1, -0.5, 0.5),
                 array(dt, &[m, n], 2, -0.5, 0.5),
                 array(dt, &[n], 3, -1.0, 1.0),
-                array(dt, &[length, m], 4, -1.0, 1.0),
+                array(dt, &[n, m], 4, -1.0, 1.0),
+                array(dt, &[length, m], 5, -1.0, 1.0),
             ];
-            check(&f, &args, tol(dt));
-            if n > 1 {
-                // The outer product fuses with the accumulation: no GEMM step writes a temporary for it.
+            for (op, zero_init, reverse) in [("add", true, false), ("add", false, true), ("sub", false, false)] {
+                let f = rnn(dt, size, op, zero_init, reverse);
+                check(&f, &args, tol(dt));
+                if length == 0 {
+                    continue;
+                }
                 let dump = fusion_dump(&f);
-                let body = dump.split("scan body:").nth(1).expect("a body section");
+                let (outer, body) = dump.split_once("scan body:").expect("a body section");
+                // The body's GEMMs are the two products with the state and the input, never the outer
+                // product: an accumulation of it leaves the loop as one GEMM over the stacked factors;
+                // any other use fuses it as a broadcast multiplication.
                 assert_eq!(body.matches("host dot_general").count(), 2, "{dump}");
+                let hoisted = op == "add";
+                assert_eq!(outer.matches("host dot_general").count(), usize::from(hoisted), "{dump}");
+                assert_eq!(body.contains(&format!("for [{n}, {m}]")), !hoisted && n > 1 && m > 1, "{dump}");
             }
         }
     }

@@ -1,12 +1,17 @@
-//! Rewrites that make loop bodies fuse better.
+//! Rewrites of loops before they are planned.
 //!
-//! A `dot_general` with no contracting and no batch dimensions is an outer product: each element is
-//! one product, so it is exactly `broadcast(lhs) * broadcast(rhs)`. As a multiplication it fuses
-//! with what consumes it; the gradient of a weight inside a scan is the case that matters,
-//! `dW' = dW + outer(s, δ)`, which becomes one loop reading and writing `dW` once per step instead
-//! of a GEMM writing a temporary and a second loop adding it.
+//! - [`hoist_outer_accumulations`]: a scan carry that only accumulates outer products,
+//!   `c' = c + outer(a, b)`, is what reverse mode makes of a weight used in every step (BPTT's
+//!   `dW`). Carried, it costs a pass over the whole matrix per step. Stacking `a` and `b` instead
+//!   (two more stacked outputs) and contracting them over the steps after the loop,
+//!   `c = init + Σ_t outer(a_t, b_t) = init + Aᵀ B`, is one GEMM: the same sum in another order.
+//! - [`outer_products_as_broadcasts`]: a `dot_general` with no contracting and no batch
+//!   dimensions is an outer product: each element is one product, so it is exactly
+//!   `broadcast(lhs) * broadcast(rhs)`, which fuses with what consumes it instead of a GEMM writing a
+//!   temporary.
 
-use gradjit_ir::{BinaryOp, DType, Function, Prim, Value};
+use gradjit_ir::{BinaryOp, DType, DotDims, Eqn, Function, Literal, Prim, TensorType, Value};
+use std::sync::Arc;
 
 fn is_outer_product(f: &Function, prim: &Prim, inputs: &[Value]) -> bool {
     let Prim::DotGeneral(d) = prim else { return false };
@@ -50,4 +55,184 @@ pub fn outer_products_as_broadcasts(f: &Function) -> Function {
     }
     g.outputs = f.outputs.iter().map(|&o| get(&map, o)).collect();
     g
+}
+
+/// A carry of a scan body that only accumulates an outer product: `outputs[k] = add(params[p], u)`
+/// with `u = dot_general(a, b)` an outer product, the carry read nowhere else.
+struct Accumulation {
+    /// Index of the carry among the carries.
+    carry: usize,
+    /// The `add` and (when nothing else reads it) the `dot_general` equation.
+    add: usize,
+    dot: Option<usize>,
+    a: Value,
+    b: Value,
+}
+
+fn accumulations(body: &Function, num_consts: usize, num_carry: usize) -> Vec<Accumulation> {
+    let def = body.definitions();
+    let uses = body.use_counts();
+    let mut found = Vec::new();
+    for k in 0..num_carry {
+        let (p, o) = (body.params[num_consts + k], body.outputs[k]);
+        let Some(add) = def[o.index()] else { continue };
+        let e = &body.eqns[add];
+        if e.prim != Prim::Binary(BinaryOp::Add) || uses[p.index()] != 1 || uses[o.index()] != 1 {
+            continue;
+        }
+        let u = match (e.inputs[0], e.inputs[1]) {
+            (x, u) if x == p && u != p => u,
+            (u, x) if x == p && u != p => u,
+            _ => continue,
+        };
+        let Some(dot) = def[u.index()] else { continue };
+        let d = &body.eqns[dot];
+        let float = matches!(body.ty(u).dtype, DType::F32 | DType::F64);
+        if !float || !is_outer_product(body, &d.prim, &d.inputs) {
+            continue;
+        }
+        let dot_dead = uses[u.index()] == 1;
+        found.push(Accumulation { carry: k, add, dot: dot_dead.then_some(dot), a: d.inputs[0], b: d.inputs[1] });
+    }
+    found
+}
+
+/// `f` with the outer-product accumulations of its scans (not of nested ones: their bodies are
+/// rewritten when compiled) moved out of the loops.
+pub fn hoist_outer_accumulations(f: &Function) -> Function {
+    let todo = |e: &Eqn| match &e.prim {
+        // An empty loop keeps its carry: there is nothing to contract.
+        Prim::Scan { length, num_consts, num_carry, body, .. } => {
+            *length > 0 && !accumulations(body, *num_consts, *num_carry).is_empty()
+        }
+        _ => false,
+    };
+    if !f.eqns.iter().any(todo) {
+        return f.clone();
+    }
+    let mut g = Function::new();
+    let mut map: Vec<Option<Value>> = vec![None; f.num_values()];
+    for &p in &f.params {
+        map[p.index()] = Some(g.add_param(f.ty(p).clone()));
+    }
+    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("the verifier checked definitions");
+    let def = f.definitions();
+    for eqn in &f.eqns {
+        let ins: Vec<Value> = eqn.inputs.iter().map(|&v| get(&map, v)).collect();
+        let outs = match &eqn.prim {
+            Prim::Scan { length, reverse, num_consts, num_carry, body } if todo(eqn) => {
+                let zero_init = |k: usize| {
+                    let init = eqn.inputs[num_consts + k];
+                    let lit = def[init.index()].and_then(|d| match &f.eqns[d].prim {
+                        Prim::Constant(lit) => Some(lit),
+                        _ => None,
+                    });
+                    lit.and_then(Literal::splat).is_some_and(|s| s.to_f64() == 0.0)
+                };
+                let scan = Scan { length: *length, reverse: *reverse, num_consts: *num_consts, num_carry: *num_carry };
+                hoist_scan(&mut g, &scan, body, &ins, zero_init, eqn)
+            }
+            _ => {
+                let tys = eqn.outputs.iter().map(|&o| f.ty(o).clone());
+                g.push_typed(eqn.prim.clone(), &ins, tys, eqn.loc.clone()).into_vec()
+            }
+        };
+        for (&o, v) in eqn.outputs.iter().zip(outs) {
+            map[o.index()] = Some(v);
+        }
+    }
+    g.outputs = f.outputs.iter().map(|&o| get(&map, o)).collect();
+    g
+}
+
+struct Scan {
+    length: usize,
+    reverse: bool,
+    num_consts: usize,
+    num_carry: usize,
+}
+
+/// Emits into `g` the scan `s` of `body` on operands `ins` with its accumulations hoisted; returns the
+/// values of the original scan's results.
+fn hoist_scan(
+    g: &mut Function,
+    s: &Scan,
+    body: &Function,
+    ins: &[Value],
+    zero_init: impl Fn(usize) -> bool,
+    eqn: &Eqn,
+) -> Vec<Value> {
+    let acc = accumulations(body, s.num_consts, s.num_carry);
+    let hoisted = |k: usize| acc.iter().any(|a| a.carry == k);
+    let kept: Vec<usize> = (0..s.num_carry).filter(|&k| !hoisted(k)).collect();
+
+    // The body without the hoisted carries, returning `a` and `b` of each as stacked outputs.
+    let mut nb = Function::new();
+    let mut map: Vec<Option<Value>> = vec![None; body.num_values()];
+    for (i, &p) in body.params.iter().enumerate() {
+        let is_carry = (s.num_consts..s.num_consts + s.num_carry).contains(&i);
+        if !(is_carry && hoisted(i - s.num_consts)) {
+            map[p.index()] = Some(nb.add_param(body.ty(p).clone()));
+        }
+    }
+    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("defined before use");
+    for (i, e) in body.eqns.iter().enumerate() {
+        if acc.iter().any(|a| a.add == i || a.dot == Some(i)) {
+            continue;
+        }
+        let ins: Vec<Value> = e.inputs.iter().map(|&v| get(&map, v)).collect();
+        let tys = e.outputs.iter().map(|&o| body.ty(o).clone());
+        for (&o, v) in e.outputs.iter().zip(nb.push_typed(e.prim.clone(), &ins, tys, e.loc.clone())) {
+            map[o.index()] = Some(v);
+        }
+    }
+    let carry_outs = kept.iter().map(|&k| body.outputs[k]);
+    let ys = body.outputs[s.num_carry..].iter().copied();
+    let factors = acc.iter().flat_map(|a| [a.a, a.b]);
+    nb.outputs = carry_outs.chain(ys).chain(factors).map(|v| get(&map, v)).collect();
+
+    // The scan: kept carries, the original stacked outputs, then the stacked factors.
+    let (consts, rest) = ins.split_at(s.num_consts);
+    let (init, xs) = rest.split_at(s.num_carry);
+    let operands: Vec<Value> = consts.iter().chain(kept.iter().map(|&k| &init[k])).chain(xs).copied().collect();
+    let stacked = |t: &TensorType| TensorType::new(t.dtype, [&[s.length][..], t.dims()].concat());
+    let out_tys: Vec<TensorType> = nb.outputs[..kept.len()]
+        .iter()
+        .map(|&v| nb.ty(v).clone())
+        .chain(nb.outputs[kept.len()..].iter().map(|&v| stacked(nb.ty(v))))
+        .collect();
+    let prim = Prim::Scan {
+        length: s.length,
+        reverse: s.reverse,
+        num_consts: s.num_consts,
+        num_carry: kept.len(),
+        body: Arc::new(nb),
+    };
+    let outs = g.push_typed(prim, &operands, out_tys, eqn.loc.clone());
+    let num_ys = body.outputs.len() - s.num_carry;
+    let (carries, rest) = outs.split_at(kept.len());
+    let (ys, factors) = rest.split_at(num_ys);
+
+    // Each hoisted carry: `init + Aᵀ B` contracted over the steps.
+    let mut results: Vec<Option<Value>> = vec![None; s.num_carry];
+    for (&k, &c) in kept.iter().zip(carries) {
+        results[k] = Some(c);
+    }
+    for (a, f) in acc.iter().zip(factors.chunks(2)) {
+        let ty = body.ty(body.outputs[a.carry]).clone();
+        let dims = DotDims {
+            lhs_contract: [0].into_iter().collect(),
+            rhs_contract: [0].into_iter().collect(),
+            lhs_batch: Default::default(),
+            rhs_batch: Default::default(),
+        };
+        let sum = g.push_typed(Prim::DotGeneral(dims), &[f[0], f[1]], [ty.clone()], eqn.loc.clone())[0];
+        let r = if zero_init(a.carry) {
+            sum
+        } else {
+            g.push_typed(Prim::Binary(BinaryOp::Add), &[init[a.carry], sum], [ty], eqn.loc.clone())[0]
+        };
+        results[a.carry] = Some(r);
+    }
+    results.into_iter().map(|r| r.expect("every carry has a result")).chain(ys.iter().copied()).collect()
 }
