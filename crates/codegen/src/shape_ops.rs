@@ -3,8 +3,9 @@
 //! Data movement (transpose, slice, pad, concatenate, rev, dynamic slices, gather) is one strided copy
 //! routine, generic over the element size only, since moving bytes does not care about dtypes.
 //! `dot_general` goes to [`crate::gemm`]; `scatter_add` and `argmax`/`argmin` are plain loops. The
-//! remaining primitives (`random_bits`, complex arithmetic, ...) run through the reference
-//! interpreter on copies of their operands: correct by construction, and rare on hot paths.
+//! remaining primitives (`random_bits`, `scatter_add`/`argmax`/`argmin` of the dtypes they do not cover) run
+//! through the reference interpreter on copies of their operands: correct by construction, and rare on hot
+//! paths.
 
 use crate::error::CodegenError;
 use gradjit_ir::{interp, DType, HostArray, Prim, Scalar, TensorType};
@@ -234,6 +235,8 @@ pub unsafe fn run(prim: &Prim, eqn: usize, ins: &[In], outs: &[Out]) -> Result<(
             let done = match out.ty.dtype {
                 DType::F32 => scatter_add::<f32>(*axis, idx, upd, out, |a, b| a + b),
                 DType::F64 => scatter_add::<f64>(*axis, idx, upd, out, |a, b| a + b),
+                DType::C64 => scatter_add::<num_complex::Complex32>(*axis, idx, upd, out, |a, b| a + b),
+                DType::C128 => scatter_add::<num_complex::Complex64>(*axis, idx, upd, out, |a, b| a + b),
                 DType::I32 => scatter_add::<i32>(*axis, idx, upd, out, i32::wrapping_add),
                 DType::I64 => scatter_add::<i64>(*axis, idx, upd, out, i64::wrapping_add),
                 DType::Bool => scatter_add::<u8>(*axis, idx, upd, out, |a, b| a | b),
