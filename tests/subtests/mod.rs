@@ -15,6 +15,7 @@ use gradjit_ir::Function;
 mod grad;
 mod print;
 mod simplify;
+mod vmap;
 
 /// A subtest: the input function and the header's arguments to the output text.
 pub type SubTest = fn(&Function, &Args) -> Result<String, String>;
@@ -30,6 +31,7 @@ pub const SUBTESTS: &[(&str, SubTest)] = &[
     ("cse", simplify::cse),
     ("dce", simplify::dce),
     ("licm", simplify::licm),
+    ("vmap", vmap::run),
 ];
 
 /// The subtest called `name`.

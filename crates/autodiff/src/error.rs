@@ -48,6 +48,21 @@ pub enum AdError {
     /// The input function uses a value before defining it (the verifier rejects such functions).
     #[error("value #{value} is used before it is defined; verify the function before differentiating it")]
     Undefined { value: usize },
+    /// `vmap` was given a list of axes (`in_axes` or `out_axes`) of the wrong length.
+    #[error("vmap {what} has {got} entr(ies), but the function has {expected} {items}")]
+    VmapAxesCount { what: &'static str, items: &'static str, expected: usize, got: usize },
+    /// An `in_axes`/`out_axes` entry out of range for its value.
+    #[error("vmap {what}[{index}] = {axis} is out of range for {ty}: the mapped axis goes at 0..={rank}")]
+    VmapAxisRange { what: &'static str, index: usize, axis: usize, ty: TensorType, rank: usize },
+    /// An output with `out_axes` `None` varies along the mapped axis.
+    #[error(
+        "vmap out_axes[{index}] is None, but output {index} depends on a mapped input, so it varies along the mapped \
+         axis; give it an axis"
+    )]
+    VmapOutputMapped { index: usize },
+    /// A primitive without a batching rule.
+    #[error("vmap has no batching rule for `{prim}`")]
+    NoBatchingRule { prim: String },
     /// A derivative rule built an ill-typed equation (a bug in a rule, reported with the shapes involved).
     #[error("while differentiating: {0}")]
     Shape(#[from] ShapeError),

@@ -7,7 +7,9 @@
 //!   tangent equations are linear in the tangents, so [`partial_eval`] can split them from the
 //!   primal ones and [`transpose`] can run them backwards, with one transpose rule for each of
 //!   the few linear primitives the JVP rules emit;
-//! - [`jacfwd`], [`jacrev`], [`hessian`] and [`hvp`] compose the two.
+//! - [`jacfwd`], [`jacrev`], [`hessian`] and [`hvp`] compose the two;
+//! - [`vmap`] (batching) maps a function over a new axis with one batching rule per primitive,
+//!   and gives collectives (`psum` …) over its `axis_name` their meaning.
 //!
 //! The derivative rules live in two exhaustive tables, `rules/jvp.rs` and
 //! `rules/transpose.rs`. Zeros are symbolic (`None`) throughout and materialised only where an
@@ -23,6 +25,7 @@
 //! assert_eq!(out[1].to_vec::<f64>().unwrap(), vec![12.0]); // d/dx x³ = 3x² = 12 at x = 2
 //! ```
 
+mod batching;
 mod builder;
 mod control;
 mod error;
@@ -34,6 +37,7 @@ mod rules;
 mod summary;
 mod transpose;
 
+pub use batching::vmap;
 pub use error::AdError;
 pub use jacobian::{hessian, hvp, jacfwd, jacrev, select_outputs};
 pub use jvp::jvp;

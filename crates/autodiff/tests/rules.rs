@@ -16,6 +16,7 @@
 //! checked to give exactly zero tangents and cotangents.
 
 mod common;
+mod lanes;
 
 use common::{axpy, pair, parse, run, sample, Domain, Rng};
 use gradjit_autodiff::{jvp, vjp};
@@ -59,8 +60,12 @@ enum Spec {
     /// Linear but not evaluable: transposing the case with respect to its parameters after the
     /// first must give the function that follows (`custom_lin`).
     Transposed(Vec<(Case, Function)>),
+    /// Collectives over the axis `i`, which only a `vmap` binds: the case, its JVP and its VJP
+    /// are checked as above after `vmap` over every parameter with `axis_name = i` (a collective's
+    /// derivative rules must commute with batching).
+    Mapped(Vec<Case>),
 }
-use Spec::{Differentiable as D, ForwardOnly, ReverseOnly, Transposed, Zero as Z};
+use Spec::{Differentiable as D, ForwardOnly, Mapped, ReverseOnly, Transposed, Zero as Z};
 
 fn ty(dtype: DType, dims: &[usize]) -> TensorType {
     TensorType::new(dtype, dims)
@@ -465,7 +470,26 @@ fn spec(kind: PrimKind) -> Spec {
         | PrimKind::CustomJvp
         | PrimKind::CustomVjp
         | PrimKind::CustomLin => control_spec(kind),
-        PrimKind::Collective(_) => Transposed(vec![]),
+        PrimKind::Collective(op) => {
+            let prim = Prim::Collective { op, axis_name: "i".into() };
+            let mut f = Function::new();
+            let x = f.add_param(ty(F64, &[2]));
+            let y = push(&mut f, prim.clone(), &[x]);
+            let z = push(&mut f, Prim::Binary(BinaryOp::Mul), &[x, y]);
+            f.outputs = vec![y, z];
+            Mapped(vec![
+                Case::new(format!("{} f64[2] and x·{}(x)", op.name(), op.name()), f, &[Any]),
+                Case::text(
+                    format!("{} of an unbatched exp", op.name()),
+                    &format!(
+                        "{{ lambda ; a:f64[3] b:f64[3]. let c:f64[3] = exp b  d:f64[3] = {}[axis_name=i] c \
+                         e:f64[3] = add a d in (e,) }}",
+                        op.name()
+                    ),
+                    &[Any, Any],
+                ),
+            ])
+        }
     }
 }
 
@@ -657,6 +681,8 @@ struct Prepared {
     /// The differentiable (inexact) parameters.
     wrt: Vec<usize>,
     zero: bool,
+    /// The function as specified (the case's function before a `vmap`, for `Mapped` specs).
+    source: Function,
 }
 
 /// A linear primitive that cannot be evaluated, and the transpose it must have.
@@ -696,11 +722,12 @@ fn prepared() -> &'static [Prepared] {
     CASES.get_or_init(|| {
         let mut out = Vec::new();
         for kind in PrimKind::all() {
-            let (zero, forward, reverse, cases) = match spec(kind) {
-                D(cases) => (false, None, None, cases),
-                Z(cases) => (true, None, None, cases),
-                ForwardOnly(cases, e) => (false, None, Some(e), cases),
-                ReverseOnly(cases, e) => (false, Some(e), None, cases),
+            let (zero, forward, reverse, cases, mapped) = match spec(kind) {
+                Mapped(cases) => (false, None, None, cases, true),
+                D(cases) => (false, None, None, cases, false),
+                Z(cases) => (true, None, None, cases, false),
+                ForwardOnly(cases, e) => (false, None, Some(e), cases, false),
+                ReverseOnly(cases, e) => (false, Some(e), None, cases, false),
                 Transposed(_) => continue,
             };
             assert!(!cases.is_empty(), "no test case for {}", kind.name());
@@ -715,7 +742,18 @@ fn prepared() -> &'static [Prepared] {
                     (0..case.f.params.len()).filter(|&i| case.f.ty(case.f.params[i]).dtype.is_inexact()).collect();
                 let jvp = derived(jvp(&case.f), forward, "jvp", &case);
                 let vjp = derived(vjp(&case.f, &wrt), reverse, "vjp", &case);
-                out.push(Prepared { case, jvp, vjp, wrt, zero });
+                let source = case.f.clone();
+                if mapped {
+                    let map = |g: &Function| {
+                        let (ins, outs) = (vec![Some(0); g.params.len()], vec![Some(0); g.outputs.len()]);
+                        gradjit_autodiff::vmap(g, &ins, &outs, Some("i"), 3)
+                            .unwrap_or_else(|e| panic!("vmap of `{}`: {e}\n{g}", case.label))
+                    };
+                    let (f, jvp, vjp) = (map(&case.f), jvp.as_ref().map(map), vjp.as_ref().map(map));
+                    out.push(Prepared { case: Case { f, ..case }, jvp, vjp, wrt, zero, source });
+                    continue;
+                }
+                out.push(Prepared { case, jvp, vjp, wrt, zero, source });
             }
         }
         out
@@ -822,12 +860,77 @@ fn every_primitive_kind_has_a_spec() {
     let transposed = transposed_cases();
     let kinds: std::collections::BTreeSet<PrimKind> = prepared()
         .iter()
-        .map(|p| &p.case.f)
+        .map(|p| &p.source)
         .chain(transposed.iter().map(|t| &t.case.f))
         .flat_map(|f| f.eqns.iter().map(|e| e.prim.kind()))
         .collect();
     for kind in PrimKind::all() {
         assert!(kinds.contains(&kind), "{} is not tested", kind.name());
+    }
+}
+
+/// `vmap` of every case, and of its JVP and VJP, over random `in_axes` (mapped at the front,
+/// at the back, or not at all) and `out_axes`, agrees with the function run lane by lane: the
+/// batching rule of every primitive, including those the derivative rules emit.
+fn check_batching(p: &Prepared, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let f = &p.case.f;
+    let n_params = f.params.len();
+    let mut fns = vec![("f", f, p.case.domains.clone())];
+    let extra = |n: usize| [p.case.domains.clone(), vec![Any; n]].concat();
+    if let Some(j) = &p.jvp {
+        fns.push(("jvp", j, extra(j.params.len() - n_params)));
+    }
+    if let Some(v) = &p.vjp {
+        fns.push(("vjp", v, extra(v.params.len() - n_params)));
+    }
+    for (what, g, domains) in fns {
+        let rank = |v| g.ty(v).rank();
+        let in_axes: Vec<Option<usize>> = g
+            .params
+            .iter()
+            .map(|&v| match rng.below(3) {
+                0 => None,
+                1 => Some(0),
+                _ => Some(rank(v)),
+            })
+            .collect();
+        let out_axes: Vec<Option<usize>> =
+            g.outputs.iter().map(|&v| Some(if rng.below(2) == 0 { 0 } else { rank(v) })).collect();
+        let shared: Vec<HostArray> =
+            g.params.iter().zip(&domains).map(|(&v, &d)| sample(&mut rng, g.ty(v), d)).collect();
+        let lanes: Vec<Vec<HostArray>> = (0..3)
+            .map(|_| {
+                g.params
+                    .iter()
+                    .zip(&domains)
+                    .enumerate()
+                    .map(
+                        |(i, (&v, &d))| {
+                            if in_axes[i].is_some() {
+                                sample(&mut rng, g.ty(v), d)
+                            } else {
+                                shared[i].clone()
+                            }
+                        },
+                    )
+                    .collect()
+            })
+            .collect();
+        let label = format!("{what} of `{}` with in_axes {in_axes:?}", p.case.label);
+        lanes::check_lanes(g, &in_axes, &out_axes, None, &lanes, &label);
+    }
+}
+
+proptest! {
+    // Each seed draws fresh axes for every case; a few seeds cover the combinations.
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn vmap_of_every_case_and_its_derivatives_matches_lane_by_lane(seed in any::<u64>()) {
+        for p in prepared().iter().filter(|p| p.source == p.case.f) {
+            check_batching(p, seed);
+        }
     }
 }
 
