@@ -101,6 +101,15 @@ pub enum Error {
         /// Where the user applied the operation.
         loc: Loc,
     },
+
+    /// A file could not be written or read, or does not hold what was asked of it (`npz`).
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Error {
@@ -115,7 +124,7 @@ impl Error {
             Error::Op { loc, .. } | Error::VarWrite { loc, .. } | Error::Eval { loc, .. } => Some(loc),
             Error::Grad { loc, .. } => Some(loc),
             Error::EscapedTensor { used, .. } | Error::Concretization { used, .. } => Some(used),
-            Error::Argument(_) | Error::Structure(_) | Error::NameConflict { .. } => None,
+            Error::Argument(_) | Error::Structure(_) | Error::NameConflict { .. } | Error::File { .. } => None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod grad;
 pub mod jit;
 pub mod make_ir;
 pub mod module;
+pub mod npz;
 pub mod ops;
 pub mod optim;
 pub mod random;
