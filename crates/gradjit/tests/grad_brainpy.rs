@@ -1,10 +1,14 @@
 //! BrainPy's own tests of `grad` (`brainpy/_src/math/object_transform/tests/test_autograd.py`,
 //! 2.4–2.6, and `autograd_test.py`, 2.8), ported: pure functions, objects with trainable
 //! variables, argnums with and without variables, `has_aux`, `return_value`, nesting, the cache,
-//! and a gradient through a conditional (`test_controls.py`).
+//! and a gradient through a conditional (`test_controls.py`). Each call runs both interpreted and
+//! compiled (`jit_common`), and `bm.jit(bm.grad(f))` is a real compilation.
+
+mod jit_common;
 
 use gradjit::random::Key;
-use gradjit::{grad, make_ir, select, Array, Call, DType, Error, GradError, Module, ModuleName, Tensor, TrainVar};
+use gradjit::{jit, make_ir, select, Array, Call, DType, Error, GradError, Module, ModuleName, Tensor, TrainVar};
+use jit_common::grad;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
@@ -100,11 +104,18 @@ fn test_grad_func_return_aux1() {
     check_aux(&tree[2]);
 }
 
-/// `bm.jit(bm.grad(call))`: the gradient traced as a whole into one IR function, then run.
+/// `bm.jit(bm.grad(call))`: the gradient traced as a whole into one function and compiled; traced
+/// into IR, that function runs on the interpreter too.
 #[test]
 fn test_grad_jit() {
     let (a, b, c) = abc();
-    let ir = make_ir(grad(sum3), (&a, &b, &c)).unwrap();
+    let g = jit(gradjit::grad(sum3));
+    for _ in 0..2 {
+        let r = g.call((&a, &b, &c)).unwrap();
+        assert!(r.grads().is_leaf() && all_equal(r.arg_grad(0).unwrap(), 1.0));
+    }
+    assert_eq!((g.num_traces(), g.num_compiles()), (1, 1));
+    let ir = make_ir(gradjit::grad(sum3), (&a, &b, &c)).unwrap();
     let out = ir.call(&[Tensor::from(&a), Tensor::from(&b), Tensor::from(&c)]).unwrap();
     assert_eq!(out.len(), 1);
     assert!(all_equal(&out[0].to_array().unwrap(), 1.0));
@@ -291,29 +302,33 @@ fn test_grad_ob_argnums_aux_return() {
 /// `f1 = grad(f2(a, 1))` is 0.
 #[test]
 fn test_nested_grad_of_a_constant_gradient() {
-    let f2 = grad(|a: Tensor, b: Tensor| a + b).argnums(0);
+    let f2 = gradjit::grad(|a: Tensor, b: Tensor| a + b).argnums(0);
     let f1 = grad(|a: Tensor| f2.apply((a, 1.0f32)));
     assert_eq!(f1.call(1.0f32).unwrap().arg_grad(0).unwrap().item::<f32>().unwrap(), 0.0);
-    assert_eq!((f1.num_traces(), f2.num_traces()), (1, 1));
+    // f2 was traced inside the interpreted trace of f1 and reused inside the jitted one.
+    assert_eq!((f1.jitted().num_traces(), f2.num_traces()), (1, 1));
 }
 
 /// `test_cache1`, with BrainPy 2.8's semantics: `f` runs once per argument signature (2.6 ran
-/// it twice on the first call, to discover variables).
+/// it twice on the first call, to discover variables), by `grad` and by `jit(grad)`. Not through
+/// the both-ways helper, whose interpreted half would trace again.
 #[test]
 fn test_cache1() {
-    let runs = Cell::new(0);
-    let f = |a: Tensor, b: Tensor| {
-        runs.set(runs.get() + 1);
-        a * b
-    };
-    let g = grad(f);
-    assert_eq!(g.call((1.0f32, 2.0f32)).unwrap().arg_grad(0).unwrap().item::<f32>().unwrap(), 2.0);
-    assert_eq!(runs.get(), 1);
-    assert_eq!(g.call((3.0f32, 4.0f32)).unwrap().arg_grad(0).unwrap().item::<f32>().unwrap(), 4.0);
-    assert_eq!(runs.get(), 1, "the same signature does not trace again");
-    g.call((Array::ones([2]).reshape([2]).unwrap(), Array::ones([2]))).unwrap_err();
-    assert_eq!(runs.get(), 2, "a new signature traces again (here to find a non-scalar loss)");
-    assert_eq!((g.num_traces(), g.num_cached()), (2, 1));
+    plain_and_jitted!(wrap => {
+        let runs = Cell::new(0);
+        let f = |a: Tensor, b: Tensor| {
+            runs.set(runs.get() + 1);
+            a * b
+        };
+        let g = wrap(gradjit::grad(f));
+        assert_eq!(g.call((1.0f32, 2.0f32)).unwrap().arg_grad(0).unwrap().item::<f32>().unwrap(), 2.0);
+        assert_eq!(runs.get(), 1);
+        assert_eq!(g.call((3.0f32, 4.0f32)).unwrap().arg_grad(0).unwrap().item::<f32>().unwrap(), 4.0);
+        assert_eq!(runs.get(), 1, "the same signature does not trace again");
+        g.call((Array::ones([2]).reshape([2]).unwrap(), Array::ones([2]))).unwrap_err();
+        assert_eq!(runs.get(), 2, "a new signature traces again (here to find a non-scalar loss)");
+        assert_eq!((g.num_traces(), g.num_cached()), (2, 1));
+    });
 }
 
 /// `test_controls.py`: `F(x) = x if x >= 10 else x²` through a select.

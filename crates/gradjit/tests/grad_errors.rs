@@ -1,10 +1,15 @@
 //! Every misuse of `grad` (and of the Jacobians, `jvp` and `vjp`) is an `Err` whose message names
-//! the user's numbers and types, with BrainPy's wording, at the line of the call.
+//! the user's numbers and types, with BrainPy's wording, at the line of the call. Each `grad` call
+//! runs interpreted and compiled (`jit_common`): the same error both ways, located at the user's
+//! call (not inside gradjit, where `jit` calls the `grad`). The Jacobians, `jvp` and `vjp` are
+//! checked on a plain and on a jitted function; last, the errors of `jit` itself.
+
+mod jit_common;
 
 use gradjit::{
-    grad, hessian, jacrev, jvp, value_and_grad, vjp, Argnums, Array, DType, Error, Module, ModuleName, Tensor,
-    TrainVar, Tree, Var,
+    hessian, jacrev, jit, jvp, vjp, Argnums, Array, DType, Error, Module, ModuleName, Tensor, TrainVar, Tree, Var,
 };
+use jit_common::{grad, value_and_grad};
 use num_complex::Complex32;
 
 /// The message of `e`, after checking that it is a `grad` error located in this file.
@@ -220,23 +225,83 @@ fn errors_of_the_function_itself_surface_with_its_location() {
 
 #[test]
 fn jacobian_and_tangent_errors() {
-    let e = jacrev(|x: Tensor| x.astype(DType::F32)).call(Array::from(vec![1i32, 2])).unwrap_err();
-    assert_starts(
-        &message(e),
-        "jacrev requires real- or complex-valued inputs (input dtype that is floating-point or complex), but \
-         argument 0 has dtype i32.",
-    );
-    let e = hessian(sum).argnums([1]).call(Array::ones([2])).unwrap_err();
-    assert!(message(e).contains("argnums=[1] requires at least 2 positional arguments"));
-    let e = jvp(sum, Array::ones([2]), Array::ones([3])).unwrap_err();
-    assert_starts(
-        &message(e),
-        "jvp: the tangent of argument 0 has type f32[3], but it must have type f32[2] (a tangent has its primal's \
-         shape, and its dtype (float0 for integer and boolean primals))",
-    );
-    let (_, pullback) = vjp(|x: Tensor| (x.sum(), x.sin()), Array::ones([2])).unwrap();
-    let e = pullback.call(1.0f32).unwrap_err();
-    assert!(
-        message(e).contains("vjp: the cotangent of the output has type f32[], but it must have type (f32[], f32[2])")
-    );
+    plain_and_jitted!(wrap => {
+        let e = jacrev(wrap(|x: Tensor| x.astype(DType::F32))).call(Array::from(vec![1i32, 2])).unwrap_err();
+        assert_starts(
+            &message(e),
+            "jacrev requires real- or complex-valued inputs (input dtype that is floating-point or complex), but \
+             argument 0 has dtype i32.",
+        );
+        let e = hessian(wrap(sum)).argnums([1]).call(Array::ones([2])).unwrap_err();
+        assert!(message(e).contains("argnums=[1] requires at least 2 positional arguments"));
+        let e = jvp(wrap(sum), Array::ones([2]), Array::ones([3])).unwrap_err();
+        assert_starts(
+            &message(e),
+            "jvp: the tangent of argument 0 has type f32[3], but it must have type f32[2] (a tangent has its \
+             primal's shape, and its dtype (float0 for integer and boolean primals))",
+        );
+        let (_, pullback) = vjp(wrap(|x: Tensor| (x.sum(), x.sin())), Array::ones([2])).unwrap();
+        let e = pullback.call(1.0f32).unwrap_err();
+        let msg = message(e);
+        assert!(msg.contains("vjp: the cotangent of the output has type f32[], but it must have type (f32[], f32[2])"));
+    });
+}
+
+#[test]
+fn errors_of_a_jitted_function_are_located_and_not_cached() {
+    let f = jit(|x: Tensor| (&x + Tensor::ones(DType::F32, &[3])).sum());
+    for traces in 1..=2 {
+        let e = f.call(Array::ones([2])).unwrap_err();
+        assert!(matches!(e, Error::Op { .. }) && e.to_string().contains("shapes (2,) and (3,)"), "{e}");
+        assert!(e.loc().unwrap().file.ends_with("grad_errors.rs"), "at the operation: {e}");
+        assert_eq!((f.num_traces(), f.num_cached(), f.num_compiles()), (traces, 0, 0));
+    }
+    // The error the function itself returns.
+    let v = Var::new(Array::ones([2]));
+    let e = jit(|x: Tensor| -> gradjit::Result<Tensor> {
+        v.set(&x)?;
+        Ok(x)
+    })
+    .call(Array::ones([3]))
+    .unwrap_err();
+    assert!(e.to_string().contains("The shape of the original data is (2,), while we got (3,)."), "{e}");
+    assert_eq!(v.get().to_vec::<f32>().unwrap(), [1.0, 1.0], "nothing was written");
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let f = jit(|x: Tensor| x.sin());
+    let tree: Tree<Array> = Tree::list([Tree::leaf(Array::ones([2]))]);
+    let e = f.call(&tree).unwrap_err();
+    assert!(matches!(e, Error::Argument(_)) && e.to_string().contains("takes a Tensor there"), "{e}");
+    // A poisoned argument gives its error.
+    let bad = Tensor::from(Array::ones([2])) + Tensor::from(Array::ones([3]));
+    assert!(matches!(f.apply(&bad).unwrap_err(), Error::Op { .. }));
+    // A tensor that escaped its trace, called after the trace ended.
+    let escaped = std::cell::RefCell::new(None);
+    gradjit::make_ir(
+        |x: Tensor| {
+            escaped.replace(Some(x.clone()));
+            x
+        },
+        Array::ones([2]),
+    )
+    .unwrap();
+    let e = f.apply(escaped.take().unwrap()).unwrap_err();
+    assert!(matches!(e, Error::EscapedTensor { .. }), "{e}");
+    assert_eq!(f.num_compiles(), 0);
+}
+
+#[test]
+fn a_function_using_an_outer_trace_cannot_be_compiled_alone() {
+    let g = gradjit::grad(|x: Tensor| -> gradjit::Result<Tensor> {
+        let inner = jit(|y: Tensor| &x * y);
+        let e = inner.compile(1.0f32).err().expect("captures x");
+        assert!(e.to_string().contains("cannot be compiled alone"), "{e}");
+        // Called, it is inlined into the trace instead, and never cached.
+        let out = inner.apply(x.clone())?;
+        assert_eq!((inner.num_cached(), inner.num_compiles()), (0, 0));
+        Ok(out)
+    });
+    assert_eq!(g.call(3.0f32).unwrap().arg_grad(0).unwrap().item::<f32>().unwrap(), 6.0);
 }

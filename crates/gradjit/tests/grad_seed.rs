@@ -1,14 +1,16 @@
 //! The seed's example (BrainPy's `grad` documentation): every return structure of its table,
-//! with values, and every form of `grad_vars`.
+//! with values, and every form of `grad_vars`, each call run both interpreted and compiled
+//! (`jit_common`).
 //!
 //! `Example` holds a trainable `x = zeros(1)` and a constant `y`; `f(z, v) = mean(tanh(z*v +
 //! x*sum(y)))`, called at `z = 0.5*ones(10)`, `v = 0.1*arange(10)`. With `t2 = tanh(z*v)`
 //! (x is 0): loss = mean(t2) = 0.217034, dz = (1-t2²)v/10, dv = (1-t2²)z/10,
 //! dx = mean(1-t2²)·sum(y) (shape (1,)).
 
-use gradjit::{
-    assert_allclose, grad, Argnums, Array, Call, Grad, GradResult, Module, ModuleName, Tensor, TrainVar, Tree, Var,
-};
+mod jit_common;
+
+use gradjit::{assert_allclose, Argnums, Array, Call, GradResult, Module, ModuleName, Tensor, TrainVar, Tree, Var};
+use jit_common::{grad, Both};
 use std::collections::BTreeMap;
 
 #[derive(Module)]
@@ -204,7 +206,13 @@ const TABLE: &[Row] = &[
     },
 ];
 
-fn configure<F: gradjit::TraceFn<P>, P>(g: Grad<F, P>, f: &Example, row: &Row, aux: bool, rv: bool) -> Grad<F, P> {
+fn configure<F: gradjit::TraceFn<P> + Clone, P>(
+    g: Both<F, P>,
+    f: &Example,
+    row: &Row,
+    aux: bool,
+    rv: bool,
+) -> Both<F, P> {
     let g = if row.grad_x { g.grad_vars(&f.x) } else { g };
     let g = match row.argnums {
         Nums::Default => g,
@@ -288,7 +296,7 @@ fn every_form_of_grad_vars() {
     let e = expected(&f);
     let (z, v) = inputs();
     let zeros = Array::zeros([2]);
-    let run = |g: Grad<&Example, _>| g.call((&z, &v)).unwrap().var_grads().unwrap().clone();
+    let run = |g: Both<&Example, _>| g.call((&z, &v)).unwrap().var_grads().unwrap().clone();
     let check = |t: &Tree<Array>, structure: &str, want: &[&Array]| {
         assert_eq!(t.structure().to_string(), structure);
         t.leaves().into_iter().zip(want).for_each(|(g, w)| close(g, w));

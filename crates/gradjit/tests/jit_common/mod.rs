@@ -195,3 +195,22 @@ fn f32_close(x: f32, y: f32) -> bool {
 fn f64_close(x: f64, y: f64) -> bool {
     (x.is_nan() && y.is_nan()) || ulp_distance(ordered64(x), ordered64(y)) <= ULPS
 }
+
+/// Runs `$body` twice: with `$wrap` the identity (a transformation of a plain function), then with
+/// `$wrap` = `gradjit::jit` (of a jitted function, which the transformation traces through), so one
+/// test checks the Jacobians, `jvp`, `vjp` and the caches both ways.
+#[macro_export]
+macro_rules! plain_and_jitted {
+    ($wrap:ident => $body:block) => {{
+        {
+            fn $wrap<T>(f: T) -> T {
+                f
+            }
+            $body
+        }
+        {
+            use gradjit::jit as $wrap;
+            $body
+        }
+    }};
+}
