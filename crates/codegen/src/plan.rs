@@ -219,7 +219,18 @@ struct Group {
     reductions: Vec<(Value, BufId)>,
     /// Single-element values stored by the epilogue.
     epilogue: Vec<(Value, BufId)>,
+    /// Loop values stored into the interior of a padded buffer: `pad` fused as an offset store, with the
+    /// border filled by a prologue nest of the same kernel.
+    padded: Vec<Padded>,
     deps: BTreeSet<NodeId>,
+}
+
+/// `pad(v)` with edge padding only, written by the loop that computes `v`.
+struct Padded {
+    value: Value,
+    to: BufId,
+    low: Vec<usize>,
+    fill: Scalar,
 }
 
 enum Node {
@@ -437,7 +448,8 @@ impl<'f> Planner<'f> {
     }
 
     fn new_group(&mut self, space: Vec<usize>, deps: BTreeSet<NodeId>) -> NodeId {
-        let g = Group { space, eqns: vec![], stores: vec![], reductions: vec![], epilogue: vec![], deps };
+        let g =
+            Group { space, eqns: vec![], stores: vec![], reductions: vec![], epilogue: vec![], padded: vec![], deps };
         self.nodes.push(Node::Group(g));
         self.nodes.len() - 1
     }
@@ -456,6 +468,7 @@ impl<'f> Planner<'f> {
         t.stores.extend(g.stores);
         t.reductions.extend(g.reductions);
         t.epilogue.extend(g.epilogue);
+        t.padded.extend(g.padded);
         t.deps.extend(g.deps);
         t.deps.remove(&into);
         t.deps.remove(&from);
@@ -486,6 +499,15 @@ impl<'f> Planner<'f> {
             Prim::StopGradient => Some(self.class_of(eqn.inputs[0])?),
             Prim::BroadcastInDim { dims, .. } => self.broadcast(eqn.inputs[0], out_ty, dims)?,
             Prim::Reshape { .. } => self.reshape(eqn.inputs[0], out_ty)?,
+            Prim::Slice { start, stride, .. } if is_fusible_dtype(out_ty.dtype) && !out_ty.dtype.is_complex() => {
+                self.slice(eqn.inputs[0], out_ty, start, stride)?
+            }
+            Prim::Pad { low, interior, value, .. }
+                if is_fusible_dtype(out_ty.dtype) && !out_ty.dtype.is_complex() && interior.iter().all(|&i| i == 0) =>
+            {
+                self.pad(e, low, *value)?;
+                None
+            }
             p if p.is_elementwise() && self.fusible_elementwise(e) => {
                 if out_ty.numel() == 1 {
                     Some(Class::Scalar)
@@ -560,6 +582,56 @@ impl<'f> Planner<'f> {
                 Class::Leaf(Leaf { src: Src::Buffer(b), strides: row_major(out_ty.dims()), offset: 0 })
             }
         }))
+    }
+
+    /// A static slice is an index map: the view starts further in and steps further.
+    fn slice(
+        &mut self,
+        x: Value,
+        out_ty: &TensorType,
+        start: &[usize],
+        stride: &[usize],
+    ) -> Result<Option<Class>, CodegenError> {
+        let x_ty = self.f.ty(x).clone();
+        let view = |l: Leaf| {
+            let offset = l.offset + start.iter().zip(&l.strides).map(|(&s, &st)| s as i64 * st).sum::<i64>();
+            let strides = l.strides.iter().zip(stride).map(|(&st, &k)| st * k as i64).collect();
+            Leaf { src: l.src, strides, offset }
+        };
+        Ok(Some(match self.class_of(x)? {
+            Class::Leaf(l @ Leaf { src: Src::Buffer(_) | Src::Const(_), .. }) => Class::Leaf(view(l)),
+            // Every element of a single-element value is that value.
+            Class::Scalar => Class::Leaf(Leaf { src: Src::Scalar(x), strides: vec![0; out_ty.rank()], offset: 0 }),
+            Class::Leaf(Leaf { src: Src::Scalar(s), .. }) => {
+                Class::Leaf(Leaf { src: Src::Scalar(s), strides: vec![0; out_ty.rank()], offset: 0 })
+            }
+            // An index has no offset term: read it from memory.
+            Class::Leaf(Leaf { src: Src::Index, .. }) | Class::Loop(_) => {
+                let b = self.materialise(x)?;
+                Class::Leaf(view(Leaf { src: Src::Buffer(b), strides: row_major(x_ty.dims()), offset: 0 }))
+            }
+        }))
+    }
+
+    /// Edge padding of a loop value: the loop that computes it stores it at an offset into the padded
+    /// buffer, and a prologue nest of that kernel fills the border. A view or a single-element value gets a
+    /// loop of its own.
+    fn pad(&mut self, e: usize, low: &[usize], fill: Scalar) -> Result<(), CodegenError> {
+        let eqn = &self.f.eqns[e];
+        let (x, out) = (eqn.inputs[0], eqn.outputs[0]);
+        let x_ty = self.f.ty(x).clone();
+        let g = match self.class_of(x)? {
+            Class::Loop(g) => self.find(g),
+            _ => {
+                let deps = self.deps(x)?;
+                self.new_group(canonical(x_ty.dims()), deps)
+            }
+        };
+        let b = self.new_buffer(self.f.ty(out).clone(), BufKind::Temp, Some(g));
+        let fill = fill.cast(x_ty.dtype);
+        self.group(g).padded.push(Padded { value: x, to: b, low: low.to_vec(), fill });
+        self.set_buffer_leaf(out, b);
+        Ok(())
     }
 
     fn reduce(&mut self, e: usize) -> Result<Option<Class>, CodegenError> {
@@ -812,6 +884,14 @@ impl<'f> Planner<'f> {
             let to = kb.store_access(b, self.f.ty(v).dims(), None);
             body.nest.stores.push(Store { value, to });
         }
+        for pd in &grp.padded {
+            let value = body.value(&mut kb, pd.value)?;
+            let (x_dims, out_dims) = (self.f.ty(pd.value).dims(), self.buffers[pd.to].ty.dims().to_vec());
+            let rm = row_major(&out_dims);
+            let offset = pd.low.iter().zip(&rm).map(|(&l, &r)| l as i64 * r).sum();
+            let to = Access { arg: kb.arg(KArg::Buf(pd.to)), offset, strides: canonical_strides(x_dims, &rm) };
+            body.nest.stores.push(Store { value, to });
+        }
         for &(out, b) in &grp.reductions {
             let e = self.def[out.index()].expect("reductions are equations");
             let Prim::Reduce { op, axes } = &self.f.eqns[e].prim else { unreachable!("a reduction") };
@@ -864,6 +944,16 @@ impl<'f> Planner<'f> {
             prologue.push(nb.nest);
         }
         prologue.extend(scalar_program);
+        for pd in &grp.padded {
+            let arg = kb.arg(KArg::Buf(pd.to));
+            prologue.extend(border_fills(
+                arg,
+                self.f.ty(pd.value).dims(),
+                self.buffers[pd.to].ty.dims(),
+                &pd.low,
+                pd.fill,
+            ));
+        }
 
         for n in prologue.iter_mut().chain(std::iter::once(&mut body)) {
             n.coalesce();
@@ -875,6 +965,33 @@ impl<'f> Planner<'f> {
         eqns.dedup();
         Ok(Kernel { name: format!("k{index}"), eqns, args: kb.args, slots, prologue, body, epilogue })
     }
+}
+
+/// Nests storing `fill` into the border of a `out_dims` buffer (argument `arg`) whose interior, from
+/// `low`, is an `x_dims` box: for each dimension `d`, the slabs before and after the interior along `d`,
+/// within the interior along the dimensions before `d` and whole along those after it. The slabs are
+/// disjoint and cover the border.
+fn border_fills(arg: usize, x_dims: &[usize], out_dims: &[usize], low: &[usize], fill: Scalar) -> Vec<LoopNest> {
+    let rm = row_major(out_dims);
+    let mut nests = Vec::new();
+    for d in 0..out_dims.len() {
+        let after = low[d] + x_dims[d];
+        for (from, to) in [(0, low[d]), (after, out_dims[d])] {
+            let mut dims: Vec<usize> = x_dims[..d].to_vec();
+            dims.push(to - from);
+            dims.extend(&out_dims[d + 1..]);
+            if dims.contains(&0) {
+                continue;
+            }
+            let offset = (0..d).map(|j| low[j] as i64 * rm[j]).sum::<i64>() + from as i64 * rm[d];
+            let mut nest = LoopNest { dims, ..LoopNest::default() };
+            nest.ops.push((KOp::Const(fill), fill.dtype()));
+            nest.stores.push(Store { value: 0, to: Access { arg, offset, strides: rm.clone() } });
+            nest.coalesce();
+            nests.push(nest);
+        }
+    }
+    nests
 }
 
 /// Per-kernel state while building its nests: the argument table and the slots.

@@ -123,6 +123,29 @@ fn scalar_bytes(s: Scalar) -> Vec<u8> {
     }
 }
 
+/// Writes the element `v` (its bytes) `n` times from `dst`: typed stores for the common widths, not a
+/// `memcpy` call per element.
+unsafe fn fill(dst: *mut u8, n: usize, v: &[u8]) {
+    unsafe fn typed<T: Copy>(dst: *mut u8, n: usize, v: &[u8]) {
+        let x = (v.as_ptr() as *const T).read_unaligned();
+        for i in 0..n {
+            (dst as *mut T).add(i).write_unaligned(x);
+        }
+    }
+    match v.len() {
+        0 => {}
+        1 => dst.write_bytes(v[0], n),
+        4 => typed::<u32>(dst, n, v),
+        8 => typed::<u64>(dst, n, v),
+        16 => typed::<u128>(dst, n, v),
+        e => {
+            for i in 0..n {
+                std::ptr::copy_nonoverlapping(v.as_ptr(), dst.add(i * e), e);
+            }
+        }
+    }
+}
+
 /// Reads element `i` of an integer buffer as i64.
 unsafe fn read_index(a: In, i: usize) -> i64 {
     match a.ty.dtype {
@@ -177,10 +200,7 @@ pub unsafe fn run(prim: &Prim, eqn: usize, ins: &[In], outs: &[Out]) -> Result<(
             copy_strided(esize, odims, out.ptr, 0, &orm, x.ptr, 0, &ss);
         }
         Prim::Pad { low, interior, value, .. } => {
-            let v = scalar_bytes(*value);
-            for i in 0..out.ty.numel() {
-                std::ptr::copy_nonoverlapping(v.as_ptr(), out.ptr.add(i * esize), esize);
-            }
+            fill(out.ptr, out.ty.numel(), &scalar_bytes(value.cast(out.ty.dtype)));
             let x = ins[0];
             let off: isize = low.iter().zip(&orm).map(|(&l, &r)| l as isize * r).sum();
             let ds: Vec<isize> = interior.iter().zip(&orm).map(|(&p, &r)| (p as isize + 1) * r).collect();
