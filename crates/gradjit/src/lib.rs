@@ -17,6 +17,7 @@ pub mod tensor;
 pub mod trace;
 pub mod tree;
 pub mod var;
+pub mod vmap;
 
 pub use array::{assert_allclose, Array};
 pub use control::{
@@ -38,5 +39,6 @@ pub use tensor::Tensor;
 pub use trace::is_tracing;
 pub use tree::{Tree, TreeDef};
 pub use var::{TrainVar, Var, VarId};
+pub use vmap::{pmax, pmean, pmin, psum, vmap, Vmap, VmapOptions};
 
 pub use gradjit_ir::{DType, Element, Function, HostArray, Loc, Scalar, Shape, TensorType};

@@ -207,12 +207,12 @@ fn grad_vars_are_checked_like_inputs() {
 
 #[test]
 fn reduce_axes_and_dyn_vars() {
-    // `reduce_axes(&[])` and `dyn_vars` are accepted; named axes are not supported.
+    // `reduce_axes(&[])` and `dyn_vars` are accepted; a named axis must be bound by a vmap.
     let v = Var::new(Array::ones([2]));
     let r = grad(sum).reduce_axes(&[]).dyn_vars(&v).call(Array::ones([2])).unwrap();
     assert_eq!(r.arg_grad(0).unwrap().to_vec::<f32>().unwrap(), [1.0, 1.0]);
     let e = grad(sum).reduce_axes(&["batch"]).call(Array::ones([2])).unwrap_err();
-    assert_starts(&message(e), "reduce_axes=[\"batch\"] is not supported: gradjit has no named axes");
+    assert_starts(&message(e), "reduce_axes=[\"batch\"] names axis 'batch', which no enclosing vmap binds");
 }
 
 #[test]

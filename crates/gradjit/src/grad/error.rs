@@ -156,14 +156,18 @@ pub enum GradError {
     )]
     EmptyArgnums,
 
-    /// `reduce_axes` names axes; gradjit has no named axes (and JAX deprecated the option).
+    /// `reduce_axes` names an axis that no enclosing `vmap` binds.
     #[error(
-        "reduce_axes={axes:?} is not supported: gradjit has no named axes (JAX deprecated `reduce_axes` in grad); \
-         sum per-example gradients explicitly"
+        "reduce_axes={axes:?} names axis '{axis}', which no enclosing vmap binds: {scope}. reduce_axes sums \
+         gradients over the lanes of a vmap with that axis_name"
     )]
     ReduceAxes {
         /// The axes given.
         axes: Vec<String>,
+        /// The first one not in scope.
+        axis: String,
+        /// The axis names in scope, in words.
+        scope: String,
     },
 
     /// A tangent or cotangent passed to `jvp`/`vjp` does not match its primal.

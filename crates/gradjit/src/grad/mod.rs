@@ -96,6 +96,8 @@ pub use vars::IntoVarTree;
 
 // What `jit` shares with the transformations here.
 pub(crate) use exec::{describe_arg, leaf_paths, signature, var_values, write_back, Signature};
+// What `vmap` shares with them.
+pub(crate) use exec::{execute, PlanCache};
 
 use crate::array::Array;
 use crate::error::Result;
@@ -103,7 +105,6 @@ use crate::signature::{ArgsFor, TraceFn};
 use crate::tensor::Tensor;
 use crate::trace::caller;
 use crate::tree::Tree;
-use exec::PlanCache;
 use gradjit_ir::Loc;
 use plan::{at, check_inputs, GradPlan};
 use std::marker::PhantomData;

@@ -29,7 +29,7 @@ pub struct GradOptions {
     pub holomorphic: bool,
     /// Integer and boolean inputs may be differentiated; their gradients are `float0` zeros.
     pub allow_int: bool,
-    /// Named axes to sum gradients over: only `[]` is supported.
+    /// Named axes (of enclosing `vmap`s) to sum the gradients over.
     pub reduce_axes: Vec<String>,
 }
 
@@ -50,8 +50,9 @@ impl Default for GradOptions {
 impl GradOptions {
     /// The options checked for a call with `num_args` arguments.
     pub(crate) fn request(&self, transform: &'static str, num_args: usize) -> Result<Request<'_>, GradError> {
-        if !self.reduce_axes.is_empty() {
-            return Err(GradError::ReduceAxes { axes: self.reduce_axes.clone() });
+        if let Some(axis) = crate::vmap::first_unbound(&self.reduce_axes) {
+            let (axes, axis, scope) = (self.reduce_axes.clone(), axis.to_string(), crate::vmap::describe_scope());
+            return Err(GradError::ReduceAxes { axes, axis, scope });
         }
         // BrainPy decides "there are grad vars" by the number of leaves: `[]` and `{}` are none.
         let vars = self.grad_vars.leaves();
@@ -72,6 +73,7 @@ impl GradOptions {
             return_value: self.return_value,
             holomorphic: self.holomorphic,
             allow_int: self.allow_int,
+            reduce_axes: &self.reduce_axes,
         })
     }
 }
@@ -125,8 +127,10 @@ impl<F, P> Grad<F, P> {
         self.with(|o| o.allow_int = on)
     }
 
-    /// Named axes over which gradients would be summed. gradjit has no named axes (JAX has
-    /// deprecated the option): `&[]` is accepted, and any axis makes the call an error.
+    /// Named axes to sum the gradients over: inside `vmap(..).axis_name("batch")`,
+    /// `reduce_axes(&["batch"])` returns the total gradient over the batch instead of each
+    /// example's (the seed's `reduce_axes`; JAX has since removed it in favour of an explicit
+    /// `psum`). A name no enclosing `vmap` binds makes the call an error.
     pub fn reduce_axes(self, axes: &[&str]) -> Self {
         let axes = axes.iter().map(|a| a.to_string()).collect();
         self.with(|o| o.reduce_axes = axes)

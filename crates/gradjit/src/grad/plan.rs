@@ -44,6 +44,8 @@ pub(crate) struct Request<'v> {
     pub return_value: bool,
     pub holomorphic: bool,
     pub allow_int: bool,
+    /// Named axes to sum the gradients over (each bound by an enclosing `vmap`).
+    pub reduce_axes: &'v [String],
 }
 
 /// The differentiated function for one signature, and how to read its outputs.
@@ -176,6 +178,10 @@ impl GradPlan {
             .collect();
 
         let function = gradjit_autodiff::grad(func, &wrt).map_err(|e| ad_error(req.transform, e, loc))?;
+        // `reduce_axes`: the gradients (the outputs after the loss, aux and written variables)
+        // summed over the named axes, which the enclosing vmap turns into sums over its batch.
+        let first_grad = traced.num_explicit_outputs() + traced.var_outputs().len();
+        let function = crate::vmap::psum_outputs(function, first_grad, req.reduce_axes, loc)?;
         crate::jit::stages::record("grad", || function.to_string());
         let plan = GradPlan {
             function,

@@ -40,6 +40,10 @@ pub trait Jittable<P>: TraceFn<P> {
     /// The output's leaves, in flattening order, and its form.
     #[doc(hidden)]
     fn split(out: Self::Out) -> Result<(Vec<Tensor>, OutputForm)>;
+    /// [`Jittable::split`] of a call's output on tensors (what `vmap` of this function returns
+    /// inside `jit`).
+    #[doc(hidden)]
+    fn split_traced(out: Self::Traced) -> Result<(Vec<Tensor>, OutputForm)>;
     /// The result of a call from its output arrays.
     #[doc(hidden)]
     fn arrays(form: &OutputForm, leaves: impl Iterator<Item = Array>) -> Result<Self::Result>;
@@ -128,6 +132,9 @@ macro_rules! jittable_closures {
             fn split(out: R) -> Result<(Vec<Tensor>, OutputForm)> {
                 split_tree(out)
             }
+            fn split_traced(out: Self::Traced) -> Result<(Vec<Tensor>, OutputForm)> {
+                split_tree(out)
+            }
             fn arrays(form: &OutputForm, leaves: impl Iterator<Item = Array>) -> Result<Self::Result> {
                 rebuild_tree::<R, _>(form, leaves)
             }
@@ -151,6 +158,9 @@ where
     fn split(out: M::Out) -> Result<(Vec<Tensor>, OutputForm)> {
         split_tree(out)
     }
+    fn split_traced(out: Self::Traced) -> Result<(Vec<Tensor>, OutputForm)> {
+        split_tree(out)
+    }
     fn arrays(form: &OutputForm, leaves: impl Iterator<Item = Array>) -> Result<Self::Result> {
         rebuild_tree::<M::Out, _>(form, leaves)
     }
@@ -164,6 +174,9 @@ impl<G: TraceFn<P>, P> Jittable<P> for Grad<G, P> {
     type Result = GradResult<Array>;
     type Traced = GradResult<Tensor>;
     fn split(out: GradResult<Tensor>) -> Result<(Vec<Tensor>, OutputForm)> {
+        Ok(split_grad(out))
+    }
+    fn split_traced(out: GradResult<Tensor>) -> Result<(Vec<Tensor>, OutputForm)> {
         Ok(split_grad(out))
     }
     fn arrays(form: &OutputForm, leaves: impl Iterator<Item = Array>) -> Result<GradResult<Array>> {

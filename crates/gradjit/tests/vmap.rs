@@ -1,0 +1,171 @@
+//! `vmap` through the user API: per-example gradients (`vmap(grad f)`), compiled once under
+//! `jit`; `grad` through a mapped function; `reduce_axes`; collectives and nested names;
+//! variables; errors.
+
+use gradjit::{grad, jit, pmean, psum, vmap, Array, Error, Tensor, Var};
+
+/// The squared error of a linear model on one example.
+fn loss(w: Tensor, b: Tensor, x: Tensor, y: Tensor) -> Tensor {
+    (&(&x.dot(&w) + &b) - &y).powi(2)
+}
+
+fn data() -> (Array, Array, Array, Array) {
+    let w = Array::from(vec![0.5f64, -1.0, 2.0]);
+    let b = Array::from(0.25f64);
+    let xs = Array::from_vec([4, 3], vec![1.0f64, 0.0, 2.0, -1.0, 1.0, 0.5, 0.0, 3.0, -2.0, 1.5, 1.5, 1.5]).unwrap();
+    let ys = Array::from(vec![1.0f64, -2.0, 0.5, 3.0]);
+    (w, b, xs, ys)
+}
+
+/// The per-example gradients written out: `r = x·w + b - y`, `dw = 2 r x`, `db = 2 r`.
+fn by_hand(w: &Array, b: &Array, xs: &Array, ys: &Array) -> (Vec<f64>, Vec<f64>) {
+    let (w, b) = (w.to_vec::<f64>().unwrap(), b.item::<f64>().unwrap());
+    let (xs, ys) = (xs.to_vec::<f64>().unwrap(), ys.to_vec::<f64>().unwrap());
+    let (mut dw, mut db) = (Vec::new(), Vec::new());
+    for (x, y) in xs.chunks(3).zip(ys) {
+        let r = x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + b - y;
+        dw.extend(x.iter().map(|xi| 2.0 * r * xi));
+        db.push(2.0 * r);
+    }
+    (dw, db)
+}
+
+fn close(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs() + y.abs()), "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn vmap_of_grad_gives_per_example_gradients_interpreted_and_compiled() {
+    let (w, b, xs, ys) = data();
+    let (dw, db) = by_hand(&w, &b, &xs, &ys);
+    let per_example = vmap(grad(loss).argnums([0, 1])).in_axes([None, None, Some(0), Some(0)]);
+    let r = per_example.call((&w, &b, &xs, &ys)).unwrap();
+    assert_eq!(r.arg_grad(0).unwrap().shape(), &[4, 3]);
+    close(&r.arg_grad(0).unwrap().to_vec::<f64>().unwrap(), &dw);
+    close(&r.arg_grad(1).unwrap().to_vec::<f64>().unwrap(), &db);
+
+    let compiled = jit(vmap(grad(loss).argnums([0, 1])).in_axes([None, None, Some(0), Some(0)]));
+    for _ in 0..3 {
+        let r = compiled.call((&w, &b, &xs, &ys)).unwrap();
+        close(&r.arg_grad(0).unwrap().to_vec::<f64>().unwrap(), &dw);
+        close(&r.arg_grad(1).unwrap().to_vec::<f64>().unwrap(), &db);
+    }
+    assert_eq!(compiled.num_compiles(), 1, "jit(vmap(grad(f))) compiles once");
+    assert_eq!(compiled.num_traces(), 1);
+}
+
+#[test]
+fn grad_through_a_mapped_function_sums_the_examples() {
+    let (w, b, xs, ys) = data();
+    let (dw, db) = by_hand(&w, &b, &xs, &ys);
+    let mapped = vmap(loss).in_axes([None, None, Some(0), Some(0)]);
+    let total = |w: Tensor, b: Tensor, xs: Tensor, ys: Tensor| -> gradjit::Result<Tensor> {
+        Ok(mapped.apply((&w, &b, &xs, &ys))?.sum())
+    };
+    let summed = |v: &[f64], k: usize| (0..k).map(|j| v.iter().skip(j).step_by(k).sum()).collect::<Vec<f64>>();
+    for r in [grad(total).argnums([0, 1]).call((&w, &b, &xs, &ys)).unwrap(), {
+        jit(grad(total).argnums([0, 1])).call((&w, &b, &xs, &ys)).unwrap()
+    }] {
+        close(&r.arg_grad(0).unwrap().to_vec::<f64>().unwrap(), &summed(&dw, 3));
+        close(&r.arg_grad(1).unwrap().to_vec::<f64>().unwrap(), &[db.iter().sum()]);
+    }
+}
+
+#[test]
+fn reduce_axes_sums_the_gradients_over_the_named_axis() {
+    let (w, b, xs, ys) = data();
+    let (dw, db) = by_hand(&w, &b, &xs, &ys);
+    let total_w: Vec<f64> = (0..3).map(|j| dw.iter().skip(j).step_by(3).sum()).collect();
+    // Every lane holds the total (out_axes 0) ...
+    let g = grad(loss).argnums([0, 1]).reduce_axes(&["batch"]);
+    let lanes = vmap(g).in_axes([None, None, Some(0), Some(0)]).axis_name("batch");
+    let r = lanes.call((&w, &b, &xs, &ys)).unwrap();
+    let per_lane = r.arg_grad(0).unwrap().to_vec::<f64>().unwrap();
+    for lane in per_lane.chunks(3) {
+        close(lane, &total_w);
+    }
+    // ... or it comes back once with out_axes None (leaves: the loss, then the gradients).
+    let once = jit(vmap(grad(loss).argnums([0, 1]).reduce_axes(&["batch"]))
+        .in_axes([None, None, Some(0), Some(0)])
+        .out_axes([Some(0), None, None])
+        .axis_name("batch"));
+    let r = once.call((&w, &b, &xs, &ys)).unwrap();
+    close(&r.arg_grad(0).unwrap().to_vec::<f64>().unwrap(), &total_w);
+    close(&r.arg_grad(1).unwrap().to_vec::<f64>().unwrap(), &[db.iter().sum()]);
+    assert_eq!(r.value().shape(), &[4], "the loss stays per example");
+    assert_eq!(once.num_compiles(), 1);
+}
+
+#[test]
+fn reduce_axes_over_an_unbound_name_names_the_axes_in_scope() {
+    let (w, b, xs, ys) = data();
+    let g = grad(loss).reduce_axes(&["bacth"]);
+    let e = vmap(g).in_axes([None, None, Some(0), Some(0)]).axis_name("batch").call((&w, &b, &xs, &ys)).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("names axis 'bacth', which no enclosing vmap binds: the axis names in scope are [\"batch\"]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn collectives_and_nested_names() {
+    // Centre each row by the mean over rows (outer axis i) and scale by the sum over columns
+    // (inner axis j).
+    let f = |x: Tensor| &(&x - &pmean(&x, "i")) / &psum(&x, "j");
+    let inner = vmap(f).axis_name("j");
+    let outer = vmap(inner).axis_name("i");
+    let x = Array::from_vec([2, 2], vec![1.0f64, 3.0, 5.0, 7.0]).unwrap();
+    let out = outer.call(&x).unwrap().to_vec::<f64>().unwrap();
+    // Column means (3, 5); row sums (4, 12).
+    close(&out, &[(1.0 - 3.0) / 4.0, (3.0 - 5.0) / 4.0, (5.0 - 3.0) / 12.0, (7.0 - 5.0) / 12.0]);
+    let compiled = jit(vmap(vmap(f).axis_name("j")).axis_name("i"));
+    close(&compiled.call(&x).unwrap().to_vec::<f64>().unwrap(), &out);
+    // A collective over a name no vmap binds is an error at the call.
+    let e = vmap(|x: Tensor| psum(&x, "k")).axis_name("i").call(&x).unwrap_err().to_string();
+    assert!(e.contains("psum over unbound axis name 'k': the axis names in scope are [\"i\"]"), "{e}");
+}
+
+#[test]
+fn axes_move_and_outputs_can_be_shared() {
+    let x = Array::from_vec([2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    // Map the columns (axis 1): each lane sees one column of 2; the result stacks at axis 1.
+    let f =
+        vmap(|c: Tensor| (c.exp(), psum(&c, "cols"))).in_axes([Some(1)]).out_axes([Some(1), None]).axis_name("cols");
+    let (e, total) = f.call(&x).unwrap();
+    assert_eq!(e.shape(), &[2, 3]);
+    close(&e.to_vec::<f64>().unwrap(), &x.to_vec::<f64>().unwrap().iter().map(|v| v.exp()).collect::<Vec<_>>());
+    close(&total.to_vec::<f64>().unwrap(), &[6.0, 15.0]);
+}
+
+#[test]
+fn variables_are_shared_reads_and_cannot_be_written() {
+    let scale = Var::new(Array::from(3.0f64));
+    let xs = Array::from(vec![1.0f64, 2.0]);
+    let read = vmap(|x: Tensor| &x * &scale.value());
+    close(&read.call(&xs).unwrap().to_vec::<f64>().unwrap(), &[3.0, 6.0]);
+    let counter = Var::new(Array::from(0.0f64));
+    let write = vmap(|x: Tensor| -> gradjit::Result<Tensor> {
+        counter.set(&(&counter.value() + 1.0))?;
+        Ok(x)
+    });
+    let e = write.call(&xs).unwrap_err().to_string();
+    assert!(e.contains("writes variable") && e.contains("inside vmap"), "{e}");
+}
+
+#[test]
+fn sizes_must_agree_and_be_known() {
+    let f = vmap(|a: Tensor, b: Tensor| &a + &b);
+    let e = f.call((Array::from(vec![1.0f64, 2.0]), Array::from(vec![1.0f64, 2.0, 3.0]))).unwrap_err();
+    assert!(matches!(e, Error::Op { .. }));
+    let text = e.to_string();
+    assert!(text.contains("disagree on the mapped size: argument 0 (f64[2]) has 2 along axis 0; argument 1"), "{text}");
+    let none = vmap(|a: Tensor| a.exp()).in_axes([None]);
+    let e = none.call(Array::from(1.0f64)).unwrap_err().to_string();
+    assert!(e.contains("give the mapped size with .size(n)"), "{e}");
+    let out = vmap(|a: Tensor| a.exp()).in_axes([None]).size(2).call(Array::from(0.0f64)).unwrap();
+    assert_eq!(out.to_vec::<f64>().unwrap(), [1.0, 1.0]);
+}
