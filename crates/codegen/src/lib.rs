@@ -304,13 +304,14 @@ impl Compiler {
         let layout = memory::layout(&plan, &scratch);
         let controls = control::compile_controls(&plan, &self.isa, opts)?;
         let dumps = if opts.dumps {
+            let nested = control::clif_of_controls(&controls);
             Dumps {
                 ir: f.to_string(),
                 simplified: g.to_string(),
                 fusion: plan.to_string() + &control::describe_controls(&controls),
-                clif: clif.clif,
-                clif_opt: clif.clif_opt,
-                asm: clif.asm,
+                clif: clif.clif + &nested.clif,
+                clif_opt: clif.clif_opt + &nested.clif_opt,
+                asm: clif.asm + &nested.asm,
             }
         } else {
             Dumps::default()

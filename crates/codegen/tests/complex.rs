@@ -611,6 +611,38 @@ fn complex_gradients_compile() {
     }
 }
 
+/// A complex sum of an input feeding a loop over the same input (`x - mean(x)`): the prologue's own
+/// reduction loop leaves a complex scalar in a slot, beside a real one.
+#[test]
+fn complex_prologue_reductions_feed_loops() {
+    for dt in COMPLEX {
+        let (c, r) = (dt.name(), dt.real().name());
+        let f = gradjit_ir::parse_function(&format!(
+            "{{ lambda ; x:{c}[999] v:{r}[999]. let
+                s:{c}[] = reduce_sum[axes=(0,)] x
+                k:{c}[] = constant[value=0.001001001001001001+0.0j]
+                m:{c}[] = mul s k
+                w:{r}[] = reduce_sum[axes=(0,)] v
+                mb:{c}[999] = broadcast_in_dim[shape=(999,) broadcast_dimensions=()] m
+                wb:{r}[999] = broadcast_in_dim[shape=(999,) broadcast_dimensions=()] w
+                y:{c}[999] = sub x mb
+                yr:{r}[999] = real y
+                z:{r}[999] = add yr wb
+              in (y, z) }}"
+        ))
+        .expect("parses");
+        let x = carray(dt, &[999], 5, (-1.0, 1.0), (-1.0, 1.0));
+        let v = common::array(dt.real(), &[999], 6, -1.0, 1.0);
+        let (exe, got, want) = run_both(&f, &[x, v]);
+        assert!(exe.plan().kernels().any(|k| !k.prologue.is_empty()), "{}", exe.plan());
+        for (g, w) in got.iter().zip(&want) {
+            // Sums in another order than the interpreter's left fold: their error is a few eps of Σ|x| (~500).
+            let e = max_error(g, w, 1.0, eps(dt));
+            assert!(e <= 128.0, "{dt}: {e:.1} eps");
+        }
+    }
+}
+
 /// A `c128` value computed once and broadcast (a prologue slot of 16 bytes) next to real ones.
 #[test]
 fn complex_scalars_in_slots_keep_their_alignment() {

@@ -73,6 +73,12 @@ fn scan_body_is_compiled_not_interpreted() {
     let body = dump.split("scan body:").nth(1).expect("a body section");
     assert!(body.contains("kernel k"), "{dump}");
     assert!(!body.contains("host "), "{dump}");
+    // Its CLIF and machine code are in the dumps too, after the enclosing function's.
+    let exe = compile(&f, &CompileOptions { dumps: true, ..CompileOptions::default() }).expect("compiles");
+    for text in [&exe.dumps().clif, &exe.dumps().clif_opt, &exe.dumps().asm] {
+        let (_, nested) = text.split_once("; ==== step 0: scan body").expect("a section of the body");
+        assert!(nested.contains("; k0_body"), "{text}");
+    }
 }
 
 /// An RNN step with a weight-gradient-like accumulation `g' = g <op> outer(h, x)`, from `g0` or zeros.

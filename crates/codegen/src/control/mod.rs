@@ -83,24 +83,30 @@ impl ControlStep {
         }
     }
 
+    /// The sub-programs with a name each (`scan body`, `while cond`, `cond branch 1`, ...).
+    fn programs(&self) -> Vec<(String, &Program)> {
+        match self {
+            ControlStep::Scan(s) => vec![("scan body".into(), s.body())],
+            ControlStep::While(w) => vec![("while cond".into(), w.cond()), ("while body".into(), w.body())],
+            ControlStep::Cond(c) => {
+                c.branches().iter().enumerate().map(|(i, b)| (format!("cond branch {i}"), b)).collect()
+            }
+        }
+    }
+
+    /// Appends the CLIF and machine code of the sub-programs, named after `prefix`.
+    pub fn append_clif(&self, out: &mut crate::lower::ClifDumps, prefix: &str) {
+        for (name, p) in self.programs() {
+            p.append_clif(out, &format!("{prefix}: {name}"));
+        }
+    }
+
     /// The plans of the sub-programs, indented by `depth`.
     pub fn describe(&self, out: &mut String, depth: usize) {
         let pad = "  ".repeat(depth);
-        let mut part = |name: &str, p: &Program| {
+        for (name, p) in self.programs() {
             let _ = writeln!(out, "{pad}{name}:");
             p.describe(out, depth + 1);
-        };
-        match self {
-            ControlStep::Scan(s) => part("scan body", s.body()),
-            ControlStep::While(w) => {
-                part("while cond", w.cond());
-                part("while body", w.body());
-            }
-            ControlStep::Cond(c) => {
-                for (i, b) in c.branches().iter().enumerate() {
-                    part(&format!("cond branch {i}"), b);
-                }
-            }
         }
     }
 }
@@ -127,6 +133,17 @@ pub(crate) fn describe_controls(controls: &[Option<ControlStep>]) -> String {
         if let Some(c) = c {
             let _ = writeln!(out, "step {s}:");
             c.describe(&mut out, 1);
+        }
+    }
+    out
+}
+
+/// The CLIF and machine code of the sub-programs of `controls` (for the dumps), one section per program.
+pub(crate) fn clif_of_controls(controls: &[Option<ControlStep>]) -> crate::lower::ClifDumps {
+    let mut out = crate::lower::ClifDumps::default();
+    for (s, c) in controls.iter().enumerate() {
+        if let Some(c) = c {
+            c.append_clif(&mut out, &format!("step {s}"));
         }
     }
     out

@@ -39,6 +39,8 @@ pub(crate) struct Program {
     param_bufs: Vec<BufId>,
     outputs: Vec<OutputBinding>,
     threads: Option<usize>,
+    /// The CLIF and machine code of the kernels (empty unless dumps were requested).
+    clif: lower::ClifDumps,
     // Last: the code the kernels point into.
     _code: lower::JitCode,
 }
@@ -63,7 +65,7 @@ impl Program {
         let g = super::rewrite::hoist_outer_accumulations(&g);
         let g = super::rewrite::outer_products_as_broadcasts(&g);
         let plan = crate::plan::plan(&g)?;
-        let (code, compiled, _clif) = lower::compile_plan(&plan, isa.clone(), false)?;
+        let (code, compiled, clif) = lower::compile_plan(&plan, isa.clone(), opts.dumps)?;
         let kernels: Vec<Option<KernelRun>> = plan
             .steps
             .iter()
@@ -92,7 +94,7 @@ impl Program {
                 in_place: layout.homes[*b] == Home::Output(i),
             })
             .collect();
-        Ok(Program { plan, kernels, controls, layout, param_bufs, outputs, threads: opts.threads, _code: code })
+        Ok(Program { plan, kernels, controls, layout, param_bufs, outputs, threads: opts.threads, clif, _code: code })
     }
 
     /// Bytes of arena one frame of this program needs.
@@ -180,6 +182,22 @@ impl Program {
             }
         }
         Ok(())
+    }
+
+    /// Appends the CLIF and machine code of this program's kernels and of the control flow nested in it,
+    /// each section headed by `name`.
+    pub fn append_clif(&self, out: &mut lower::ClifDumps, name: &str) {
+        let section = |to: &mut String, text: &str| {
+            let _ = writeln!(to, "; ==== {name}\n{text}");
+        };
+        section(&mut out.clif, &self.clif.clif);
+        section(&mut out.clif_opt, &self.clif.clif_opt);
+        section(&mut out.asm, &self.clif.asm);
+        for (s, c) in self.controls.iter().enumerate() {
+            if let Some(c) = c {
+                c.append_clif(out, &format!("{name} step {s}"));
+            }
+        }
     }
 
     /// The fusion plan of this program and of the control flow nested in it, indented by `depth`.

@@ -21,12 +21,16 @@
 //!   of the polar form, and `|z|`, `ln |z|` and that `t` without overflow (in f64 for `c64`, scaled by the
 //!   larger part for `c128`).
 //!
-//! Complex loads and stores are strided by 2, which the vectoriser does not handle, so nests that touch
-//! complex memory run the scalar loop; a nest whose complex values are intermediates between real loads and
-//! stores (`abs(complex(x, y))`) is still vectorised.
+//! Complex loads and stores are strided by 2 in the real view. The vector loop reads the parts of `W`
+//! elements as two full vectors split by a shuffle into a vector of real parts and one of imaginary
+//! parts ([`load_part`]), and writes them back interleaved ([`store_parts`]), so complex programs of one
+//! real type are SIMD like real ones. `|z|`, `ln |z|` and `√z` of `c64` work in f64 (one rounding, no
+//! overflow), which mixes widths, so nests using them run the scalar loop.
 
 use crate::error::CodegenError;
 use crate::kir::{Access, KOp, LoopNest, Reduction, Store};
+use cranelift_codegen::ir::{types, ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::FunctionBuilder;
 use gradjit_ir::{BinaryOp, CompareOp, DType, ReduceOp, Scalar, UnaryOp};
 use std::borrow::Cow;
 
@@ -657,4 +661,77 @@ impl Emitter {
             (Part::Real(_), false) => Err(unsupported(format!("conversion {from} -> {to}"))),
         }
     }
+}
+
+// ------------------------------------------------------------------------------------------------ SIMD
+
+/// Whether `a` (of a legalised nest, with innermost stride 2) is one part of a complex access whose other
+/// part `nest` also touches (through `others`): then a vector loop can read or write both parts of `W`
+/// elements with two full vectors and a shuffle, never touching memory outside the `W` elements.
+fn pairs_with<'n>(a: &Access, inner: usize, mut others: impl Iterator<Item = &'n Access>) -> bool {
+    let partner = if a.offset.rem_euclid(2) == 0 { a.offset + 1 } else { a.offset - 1 };
+    a.strides[inner] == 2
+        && a.strides.iter().all(|s| s % 2 == 0)
+        && others.any(|o| o.arg == a.arg && o.strides == a.strides && o.offset == partner)
+}
+
+/// A load of one part of complex memory, whose other part the nest loads too.
+pub(crate) fn is_part_load(nest: &LoopNest, a: &Access, inner: usize) -> bool {
+    let loads = nest.ops.iter().filter_map(|(op, _)| if let KOp::Load(l) = op { Some(l) } else { None });
+    pairs_with(a, inner, loads)
+}
+
+/// A store of one part of complex memory, whose other part the nest stores too.
+pub(crate) fn is_part_store(nest: &LoopNest, s: &Store, inner: usize) -> bool {
+    pairs_with(&s.to, inner, nest.stores.iter().map(|t| &t.to))
+}
+
+/// The store of the imaginary part paired with real-part store `s` (see [`is_part_store`]).
+pub(crate) fn imag_store<'n>(nest: &'n LoopNest, s: &Store) -> Option<&'n Store> {
+    let t = &s.to;
+    nest.stores.iter().find(|o| o.to.arg == t.arg && o.to.strides == t.strides && o.to.offset == t.offset + 1)
+}
+
+/// Byte indices into the 32 bytes of two vectors (`a` then `b`) taking lanes `lanes` of `lane_bytes` each.
+fn shuffle_mask(lanes: &[u8], lane_bytes: u8) -> [u8; 16] {
+    let mut m = [0u8; 16];
+    for (i, &l) in lanes.iter().enumerate() {
+        for k in 0..lane_bytes {
+            m[i * lane_bytes as usize + k as usize] = l * lane_bytes + k;
+        }
+    }
+    m
+}
+
+fn shuffle(b: &mut FunctionBuilder, x: Value, y: Value, lanes: &[u8]) -> Value {
+    let ty = b.func.dfg.value_type(x);
+    let little = MemFlagsData::new().with_endianness(Endianness::Little);
+    let (bx, by) = (b.ins().bitcast(types::I8X16, little, x), b.ins().bitcast(types::I8X16, little, y));
+    let mask = shuffle_mask(lanes, (ty.lane_bits() / 8) as u8);
+    let imm = b.func.dfg.immediates.push(ConstantData::from(&mask[..]));
+    let s = b.ins().shuffle(bx, by, imm);
+    b.ins().bitcast(ty, little, s)
+}
+
+/// The real (`odd = false`) or imaginary parts of the vector's worth of complex elements at `even_addr`.
+pub(crate) fn load_part(b: &mut FunctionBuilder, ty: Type, even_addr: Value, odd: bool) -> Value {
+    let mem = MemFlagsData::trusted();
+    let lo = b.ins().load(ty, mem, even_addr, 0);
+    let hi = b.ins().load(ty, mem, even_addr, 16);
+    let first = u8::from(odd);
+    let lanes: Vec<u8> = (0..ty.lane_count() as u8).map(|l| 2 * l + first).collect();
+    shuffle(b, lo, hi, &lanes)
+}
+
+/// Stores parts `re` and `im` of a vector's worth of complex elements, interleaved, at `addr`.
+pub(crate) fn store_parts(b: &mut FunctionBuilder, re: Value, im: Value, addr: Value) {
+    let n = b.func.dfg.value_type(re).lane_count() as u8;
+    let half = n / 2;
+    let lo_lanes: Vec<u8> = (0..half).flat_map(|l| [l, n + l]).collect();
+    let hi_lanes: Vec<u8> = (half..n).flat_map(|l| [l, n + l]).collect();
+    let lo = shuffle(b, re, im, &lo_lanes);
+    let hi = shuffle(b, re, im, &hi_lanes);
+    let mem = MemFlagsData::trusted();
+    b.ins().store(mem, lo, addr, 0);
+    b.ins().store(mem, hi, addr, 16);
 }

@@ -17,6 +17,7 @@
 //! inner accesses) run the tail loop only. The summation order depends only on the shape, never on the
 //! thread count.
 
+use super::complex;
 use super::elementwise::{scalar_ty, Mode, OpEmitter};
 use crate::error::CodegenError;
 use crate::kir::{Access, KOp, LoopNest};
@@ -38,7 +39,8 @@ pub(crate) fn vector_float(nest: &LoopNest) -> Option<DType> {
             return None;
         }
         let fits = match op {
-            KOp::Load(a) => *dt == float && matches!(inner_of(a), 0 | 1),
+            // Stride 2: a part of complex memory, read as two vectors and a shuffle (`complex::load_part`).
+            KOp::Load(a) => *dt == float && (matches!(inner_of(a), 0 | 1) || complex::is_part_load(nest, a, inner)),
             KOp::Index(_) => *dt == float,
             KOp::Const(_) | KOp::Select(..) => true,
             KOp::Convert(x) => {
@@ -55,7 +57,10 @@ pub(crate) fn vector_float(nest: &LoopNest) -> Option<DType> {
             return None;
         }
     }
-    let stores_ok = nest.stores.iter().all(|s| nest.ops[s.value].1 == float && s.to.strides[inner] == 1);
+    let stores_ok = nest
+        .stores
+        .iter()
+        .all(|s| nest.ops[s.value].1 == float && (s.to.strides[inner] == 1 || complex::is_part_store(nest, s, inner)));
     let reds_ok = nest.reductions.iter().all(|r| nest.ops[r.value].1 == float && matches!(r.to.strides[inner], 0 | 1));
     (stores_ok && reds_ok).then_some(float)
 }
@@ -350,6 +355,13 @@ impl NestEmitter<'_, '_> {
             let dt = *dt;
             let mut em = OpEmitter { b, mode, calls: self.calls };
             let v = match op {
+                KOp::Load(a) if mode != Mode::Scalar && a.strides[self.inner()] == 2 => {
+                    let f = self.op_form[&i];
+                    let addr = self.at(em.b, f, bases[f], j);
+                    let odd = a.offset.rem_euclid(2) == 1;
+                    let even = if odd { em.b.ins().iadd_imm_s(addr, -(dt.size_of() as i64)) } else { addr };
+                    complex::load_part(em.b, mode.ty(dt), even, odd)
+                }
                 KOp::Load(_) => {
                     let f = self.op_form[&i];
                     let addr = self.at(em.b, f, bases[f], j);
@@ -414,6 +426,16 @@ impl NestEmitter<'_, '_> {
         for (si, s) in nest.stores.iter().enumerate() {
             let f = self.store_form0 + si;
             let addr = self.at(b, f, bases[f], j);
+            if mode != Mode::Scalar && s.to.strides[inner] == 2 {
+                // The two parts of complex memory: the real part's store writes both, interleaved.
+                if s.to.offset.rem_euclid(2) == 0 {
+                    let im = complex::imag_store(nest, s).ok_or_else(|| {
+                        CodegenError::Unsupported("internal error: a complex store without its imaginary part".into())
+                    })?;
+                    complex::store_parts(b, vals[s.value], vals[im.value], addr);
+                }
+                continue;
+            }
             b.ins().store(MemFlagsData::trusted(), vals[s.value], addr, 0);
         }
         for (ri, r) in nest.reductions.iter().enumerate() {
