@@ -15,8 +15,9 @@
 //! (`random_bits`). Control flow runs compiled sub-functions ([`crate::control`]).
 //!
 //! Complex values (`c64`, `c128`) fuse like real ones: lowering splits each into a pair of real
-//! values (`lower/complex.rs`), so a loop reading or writing complex memory (interleaved, stride 2)
-//! is a *scalar* loop, while complex intermediates between real loads and stores stay SIMD. The
+//! values (`lower/complex.rs`), and vector loops read and write interleaved complex memory as two
+//! vectors and a shuffle; `abs`, `log`, `sqrt`, `sign` and `pow` of `c64` work partly in f64, so
+//! their loops are scalar. The
 //! bounds quoted for complex functions are normwise relative errors, `|w − w_ref| / |w_ref|`, in
 //! units of the real type's epsilon, against the interpreter (`num_complex` on Rust's libm), as
 //! `tests/complex.rs` asserts them.
