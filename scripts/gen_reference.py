@@ -771,6 +771,10 @@ def main(argv):
         if not check:
             for p in orphans:
                 p.unlink()
+    if not names:
+        import reference_vmap  # vmap's per-example and reduce_axes references (issue 8)
+
+        stale += reference_vmap.write(ROOT, array_json, render, check)
     for msg in failed:
         print(f"error: {msg}", file=sys.stderr)
     verb = "stale" if check else "updated"
