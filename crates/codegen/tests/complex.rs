@@ -667,3 +667,18 @@ fn complex_scalars_in_slots_keep_their_alignment() {
         check(&f, &[x, a, s], 16.0, 0.0, &format!("slots {dt}"));
     }
 }
+
+/// Complex memory is read and written by vector loops (shuffles between interleaved memory and lanes of
+/// real and imaginary parts), for both widths.
+#[test]
+fn complex_loops_are_vectorised() {
+    for (dt, lanes) in [(DType::C64, "f32x4"), (DType::C128, "f64x2")] {
+        let t = TensorType::new(dt, [1003]);
+        let f = binary_fn(BinaryOp::Mul, &t, &t, &[1003]);
+        let exe = compile(&f, &CompileOptions { dumps: true, ..CompileOptions::default() }).expect("compiles");
+        let clif = &exe.dumps().clif;
+        assert!(clif.contains("shuffle") && clif.contains(lanes), "{dt}: no vector loop over complex memory\n{clif}");
+        let args = [carray(dt, &[1003], 1, (-2.0, 2.0), (-2.0, 2.0)), carray(dt, &[1003], 2, (-2.0, 2.0), (-2.0, 2.0))];
+        check(&f, &args, 0.0, 0.0, "vectorised mul");
+    }
+}
