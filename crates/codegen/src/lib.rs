@@ -288,7 +288,7 @@ impl Compiler {
         reject_collectives(f)?;
         let g = if opts.simplify { gradjit_ir::passes::simplify(f) } else { f.clone() };
         let g = inline::inline_calls(&g);
-        let g = control::rewrite::hoist_outer_accumulations(&g);
+        let g = control::rewrite::prepare(&g);
         let plan = plan::plan(&g)?;
         let (code, compiled, clif) = lower::compile_plan(&plan, self.isa.clone(), opts.dumps)?;
         let kernels: Vec<Option<KernelRun>> = plan

@@ -406,3 +406,26 @@ fn per_step_overhead_of_a_scalar_scan() {
     );
     assert!(per_step < 1e-6, "{:.1} ns per step", per_step * 1e9);
 }
+
+#[test]
+fn splat_operands_become_constants_of_the_body() {
+    for dt in DTYPES {
+        for (n, length, reverse) in [(1, 1, false), (9, 6, true), (4, 0, false)] {
+            let f = parse(&format!(
+                "{{ lambda ; c0:{dt}[{n}] xs:{dt}[{length},{n}] . let
+                    k:{dt}[{n}] = constant[value=0.75]
+                    q:{dt}[{length},{n}] = constant[value=-0.5]
+                    c:{dt}[{n}] ys:{dt}[{length},{n}] = scan[length={length} reverse={reverse} num_consts=1 num_carry=1 body={{ lambda ; a:{dt}[{n}] b:{dt}[{n}] x:{dt}[{n}] y:{dt}[{n}]. let
+                            d:{dt}[{n}] = mul b a
+                            e:{dt}[{n}] = add d x
+                            g:{dt}[{n}] = mul e y
+                          in (g, y) }}] k c0 xs q
+                  in (c, ys) }}"
+            ));
+            let args = vec![array(dt, &[n], 21, -1.0, 1.0), array(dt, &[length, n], 22, -1.0, 1.0)];
+            let exe = check(&f, &args, Tol::Exact);
+            // The constants are immediates of the body's kernel: nothing fills them before the loop.
+            assert_eq!(exe.plan().steps.len(), 1, "{}", exe.plan());
+        }
+    }
+}

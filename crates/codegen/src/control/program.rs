@@ -62,7 +62,7 @@ impl Program {
     /// Compiles `f` (already simplified by the caller, when simplification is wanted).
     pub fn compile(f: &Function, isa: &OwnedTargetIsa, opts: &CompileOptions) -> Result<Program, CodegenError> {
         let g = inline::inline_calls(f);
-        let g = super::rewrite::hoist_outer_accumulations(&g);
+        let g = super::rewrite::prepare(&g);
         let g = super::rewrite::outer_products_as_broadcasts(&g);
         let plan = crate::plan::plan(&g)?;
         let (code, compiled, clif) = lower::compile_plan(&plan, isa.clone(), opts.dumps)?;

@@ -1,5 +1,8 @@
-//! Rewrites of loops before they are planned.
+//! Rewrites of loops before they are planned ([`prepare`]).
 //!
+//! - [`inline_splat_operands`]: a scan operand that is a splat constant (a const, or scanned
+//!   slices that are all equal: reverse mode's cotangent of a mean) becomes a constant of the body,
+//!   an immediate in its kernels, instead of a buffer filled before the loop and read every step.
 //! - [`hoist_outer_accumulations`]: a scan carry that only accumulates outer products,
 //!   `c' = c + outer(a, b)`, is what reverse mode makes of a weight used in every step (BPTT's
 //!   `dW`). Carried, it costs a pass over the whole matrix per step. Stacking `a` and `b` instead
@@ -10,8 +13,92 @@
 //!   `broadcast(lhs) * broadcast(rhs)`, which fuses with what consumes it instead of a GEMM writing a
 //!   temporary.
 
-use gradjit_ir::{BinaryOp, DType, DotDims, Eqn, Function, Literal, Prim, TensorType, Value};
+use gradjit_ir::{BinaryOp, DType, DotDims, Eqn, Function, Literal, Prim, Scalar, TensorType, Value};
 use std::sync::Arc;
+
+/// The loop rewrites of a function about to be planned: splat operands into bodies, then outer-product
+/// accumulations out of them.
+pub fn prepare(f: &Function) -> Function {
+    hoist_outer_accumulations(&inline_splat_operands(f))
+}
+
+/// The splat value of `v` if an equation of `f` defines it as a splat constant.
+fn splat_of(f: &Function, def: &[Option<usize>], v: Value) -> Option<Scalar> {
+    match &f.eqns[def[v.index()]?].prim {
+        Prim::Constant(lit) => lit.splat(),
+        _ => None,
+    }
+}
+
+/// `f` with the splat-constant consts and scanned operands of its scans made constants of the bodies.
+pub fn inline_splat_operands(f: &Function) -> Function {
+    let def = f.definitions();
+    // The operands of equation `e` to move into its body (by operand index), with their values.
+    let splats = |e: &Eqn| -> Vec<(usize, Scalar)> {
+        let Prim::Scan { num_consts, num_carry, .. } = &e.prim else { return vec![] };
+        let carries = *num_consts..num_consts + num_carry;
+        (0..e.inputs.len())
+            .filter(|i| !carries.contains(i))
+            .filter_map(|i| splat_of(f, &def, e.inputs[i]).map(|s| (i, s)))
+            .collect()
+    };
+    if f.eqns.iter().all(|e| splats(e).is_empty()) {
+        return f.clone();
+    }
+    let mut g = Function::new();
+    let mut map: Vec<Option<Value>> = vec![None; f.num_values()];
+    for &p in &f.params {
+        map[p.index()] = Some(g.add_param(f.ty(p).clone()));
+    }
+    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("the verifier checked definitions");
+    for eqn in &f.eqns {
+        let moved = splats(eqn);
+        let (prim, ins) = match &eqn.prim {
+            Prim::Scan { length, reverse, num_consts, num_carry, body } if !moved.is_empty() => {
+                let is_moved = |i: usize| moved.iter().any(|&(m, _)| m == i);
+                let ins: Vec<Value> =
+                    (0..eqn.inputs.len()).filter(|&i| !is_moved(i)).map(|i| get(&map, eqn.inputs[i])).collect();
+                let num_consts = num_consts - moved.iter().filter(|&&(i, _)| i < *num_consts).count();
+                let body = Arc::new(body_with_constants(body, &moved));
+                let prim = Prim::Scan { length: *length, reverse: *reverse, num_consts, num_carry: *num_carry, body };
+                (prim, ins)
+            }
+            _ => (eqn.prim.clone(), eqn.inputs.iter().map(|&v| get(&map, v)).collect()),
+        };
+        let tys = eqn.outputs.iter().map(|&o| f.ty(o).clone());
+        for (&o, v) in eqn.outputs.iter().zip(g.push_typed(prim, &ins, tys, eqn.loc.clone())) {
+            map[o.index()] = Some(v);
+        }
+    }
+    g.outputs = f.outputs.iter().map(|&o| get(&map, o)).collect();
+    g
+}
+
+/// `body` without the parameters `moved` (by index), each defined instead by a splat constant of its type.
+fn body_with_constants(body: &Function, moved: &[(usize, Scalar)]) -> Function {
+    let mut nb = Function::new();
+    let mut map: Vec<Option<Value>> = vec![None; body.num_values()];
+    for (i, &p) in body.params.iter().enumerate() {
+        if !moved.iter().any(|&(m, _)| m == i) {
+            map[p.index()] = Some(nb.add_param(body.ty(p).clone()));
+        }
+    }
+    for &(i, s) in moved {
+        let ty = body.ty(body.params[i]).clone();
+        let prim = Prim::Constant(Literal::Splat(s, ty.shape.clone()));
+        map[body.params[i].index()] = Some(nb.push_typed(prim, &[], [ty], None)[0]);
+    }
+    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("defined before use");
+    for e in &body.eqns {
+        let ins: Vec<Value> = e.inputs.iter().map(|&v| get(&map, v)).collect();
+        let tys = e.outputs.iter().map(|&o| body.ty(o).clone());
+        for (&o, v) in e.outputs.iter().zip(nb.push_typed(e.prim.clone(), &ins, tys, e.loc.clone())) {
+            map[o.index()] = Some(v);
+        }
+    }
+    nb.outputs = body.outputs.iter().map(|&o| get(&map, o)).collect();
+    nb
+}
 
 fn is_outer_product(f: &Function, prim: &Prim, inputs: &[Value]) -> bool {
     let Prim::DotGeneral(d) = prim else { return false };
