@@ -53,6 +53,7 @@ use gradjit_ir::{Function, HostArray, Prim, TensorType};
 use memory::{ArenaLayout, Home, Pool};
 use plan::{BufKind, Step};
 use runtime::KernelRun;
+use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -148,7 +149,8 @@ impl Inner {
     fn execute(&self, args: &[&HostArray]) -> Result<Vec<HostArray>, CodegenError> {
         let plan = &self.plan;
         let arena = self.pool.take();
-        let mut outs: Vec<Option<HostArray>> = plan
+        // Small calls allocate nothing but their outputs (from the storage pool) and the result list.
+        let mut outs: SmallVec<[Option<HostArray>; 8]> = plan
             .outputs
             .iter()
             .enumerate()
@@ -161,7 +163,7 @@ impl Inner {
             })
             .collect();
         let dangling = gradjit_ir::array::ALIGN as *mut u8;
-        let mut ptrs: Vec<*mut u8> = Vec::with_capacity(plan.buffers.len());
+        let mut ptrs: SmallVec<[*mut u8; 32]> = SmallVec::with_capacity(plan.buffers.len());
         for (b, buf) in plan.buffers.iter().enumerate() {
             ptrs.push(match (self.layout.homes[b], &buf.kind) {
                 (Home::Param(p), _) => args[p].as_ptr() as *mut u8,

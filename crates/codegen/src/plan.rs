@@ -35,6 +35,11 @@ type NodeId = usize;
 /// them (single-threaded); larger ones get a threaded kernel of their own.
 const PROLOGUE_REDUCE_MAX: usize = 1 << 16;
 
+/// Loop values computed by at most this many cheap operations from leaves are recomputed by the loops of
+/// other groups that read them, instead of being stored by their own loop and loaded back: a few
+/// arithmetic operations cost less than a round trip through memory.
+const RECOMPUTE_MAX_OPS: usize = 4;
+
 /// Where a buffer's memory comes from.
 #[derive(Clone, Debug)]
 pub enum BufKind {
@@ -688,10 +693,10 @@ impl<'f> Planner<'f> {
             None => self.new_group(space, BTreeSet::new()),
         };
         let g = self.find(g);
-        // Operands computed by other groups are read from memory.
+        // Operands computed by other groups are read from memory, unless they are cheap to recompute.
         for &i in &inputs {
             if let Class::Loop(o) = self.class_of(i)? {
-                if self.find(o) != g {
+                if self.find(o) != g && self.recompute_cost(i).is_none() {
                     self.materialise(i)?;
                 }
             }
@@ -705,6 +710,36 @@ impl<'f> Planner<'f> {
         grp.deps.extend(deps);
         grp.eqns.push(e);
         Ok(g)
+    }
+
+    /// The operations a loop of another group runs to recompute loop value `v` from leaves (and slots), if
+    /// they are few and cheap (no transcendental, no division). Reading `v` that way keeps the dependency
+    /// on its group (ordering stays conservative) but needs no buffer.
+    fn recompute_cost(&self, v: Value) -> Option<usize> {
+        use gradjit_ir::UnaryOp;
+        match self.class.get(v.index())?.as_ref()? {
+            Class::Leaf(_) | Class::Scalar => Some(0),
+            Class::Loop(_) => {
+                let eqn = &self.f.eqns[self.def[v.index()]?];
+                let cheap = match &eqn.prim {
+                    Prim::Binary(op) => {
+                        matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min)
+                    }
+                    Prim::Unary(op) => matches!(op, UnaryOp::Neg | UnaryOp::Abs),
+                    Prim::Select | Prim::Compare(_) | Prim::ConvertElementType { .. } => true,
+                    Prim::Reshape { .. } | Prim::StopGradient => true,
+                    _ => false,
+                };
+                if !cheap || self.f.ty(v).dtype.is_complex() {
+                    return None;
+                }
+                let mut total = 1;
+                for &i in &eqn.inputs {
+                    total += self.recompute_cost(i)?;
+                }
+                (total <= RECOMPUTE_MAX_OPS).then_some(total)
+            }
+        }
     }
 
     fn group_space(&self, g: NodeId) -> Vec<usize> {
@@ -1097,6 +1132,10 @@ impl NestBuilder {
         match p.class_of(v)? {
             Class::Leaf(l) => self.leaf(kb, &l, &ty),
             Class::Loop(g) if p.find(g) == p.find(kb.group) && self.is_loop => self.equation(kb, v),
+            // A cheap value of another loop that nobody stored: recomputed here from its leaves.
+            Class::Loop(_) if self.is_loop && !p.materialised.contains_key(&v) && p.recompute_cost(v).is_some() => {
+                self.equation(kb, v)
+            }
             Class::Loop(_) => {
                 let b = *p.materialised.get(&v).ok_or_else(|| {
                     CodegenError::Unsupported(format!("internal error: value %{} was not materialised", v.index()))
