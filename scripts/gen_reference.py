@@ -10,7 +10,11 @@ and writes tests/reference/golden/<name>.json with the inputs, the outputs and, 
     are real and hold at most 12 elements, its Hessian (jax.hessian: forward over reverse;
     JAX's forward-mode Jacobian refuses complex inputs of a non-holomorphic function);
   - always: a vjp with one random cotangent per output, and a jvp with one random tangent per
-    inexact parameter.
+    inexact parameter;
+  - the options of `grad` that need machinery of their own (issue 8): when output 0 is a complex
+    scalar and every inexact parameter is complex, its gradient with `holomorphic=True`; when
+    output 0 is a real scalar and some parameter is an integer or bool, its gradient with respect
+    to every parameter with `allow_int=True` (float0 for the integer and bool ones).
 
 tests/jax_reference.rs compares gradjit's interpreter and autodiff against these files. Python
 runs only here, never at test time: the golden files are committed.
@@ -27,18 +31,23 @@ are drawn from `normal(0, 1)` (floats), `randint(0, 4)` (integers) or `bernoulli
 unless the corpus file declares a domain:
 
     # domain a: uniform(0.5, 2.0)       # also normal(mu, sigma), randint(lo, hi_exclusive),
-    # domain i, j: randint(0, 5)        # bernoulli(p), choice(v0, v1, ...)
+    # domain i, j: randint(0, 5)        # bernoulli(p), choice(v0, v1, ...), fixed(v) and,
+    # domain z: fixed(1.0, 2.0)         # for complex parameters, fixed(re, im): every element v
 
 Golden file layout (arrays are {"dtype", "shape", "data"} with flat row-major data; floats are
 written exactly, by repr, with "nan"/"inf"/"-inf" as strings and complex numbers as [re, im];
-`null` stands for the float0 tangent of an integer or bool value):
+`null` stands for the float0 tangent of an integer or bool value; an array of dtype "float0"
+has an empty data list):
 
     {"corpus": "x.gj", "generator": {...}, "seed": n, "inputs": [...], "outputs": [...],
      "wrt": [indices of the inexact parameters],
      "grad": [one array per wrt], "hessian": [[block (i, j) of shape p_i.shape + p_j.shape]],
      "vjp": {"cotangents": [one per output], "grads": [one per wrt]},
      "jvp": {"tangents": [one per wrt], "outputs": [one per output]},
-     "refused": [the quantities JAX refuses by design, if any: "grad", "hessian", "vjp", "jvp"]}
+     "holomorphic_grad": [one array per wrt],
+     "allow_int_grad": [one array per parameter, float0 for the integer and bool ones],
+     "refused": [the quantities JAX refuses by design, if any: "grad", "hessian", "vjp", "jvp",
+                 "holomorphic_grad", "allow_int_grad"]}
 
 Control flow maps to jax.lax: scan to lax.scan, while to lax.while_loop, cond to lax.switch,
 custom_jvp_call and custom_vjp_call to jax.custom_jvp and jax.custom_vjp functions.
@@ -553,6 +562,8 @@ def sample(rng, dist, args, shape):
         return rng.uniform(0.0, 1.0, size) < args[0]
     if dist == "choice":
         return np.asarray(args)[rng.integers(0, len(args), size)]
+    if dist == "fixed":
+        return np.full(size, args[0])
     raise ValueError(f"unknown distribution {dist}")
 
 
@@ -572,7 +583,9 @@ def random_array(rng, ty, np_dtype, dist=None, args=()):
             ty.dtype, ("normal", (0.0, 1.0))
         )
     values = sample(rng, dist, args, ty.shape)
-    if is_complex(ty.dtype):
+    if is_complex(ty.dtype) and dist == "fixed":
+        values = values + 1j * np.full(ty.shape, args[1] if len(args) > 1 else 0.0)
+    elif is_complex(ty.dtype):
         values = values + 1j * sample(rng, dist, args, ty.shape)
     return np.asarray(values).astype(np_dtype[ty.dtype]).reshape(ty.shape)
 
@@ -602,9 +615,12 @@ def element(v):
 
 def array_json(a, expect=None):
     """An array as {"dtype", "shape", "data"}; `expect` guards the dtype the IR says it has."""
+    import jax
     import numpy as np
 
     a = np.asarray(a)
+    if a.dtype == jax.dtypes.float0:
+        return {"dtype": "float0", "shape": list(a.shape), "data": []}
     dtype = dtype_name(a)
     if expect is not None and dtype != expect:
         raise TypeError(f"JAX gave {dtype}{list(a.shape)} where the IR says {expect}")
@@ -697,6 +713,21 @@ def reference(name, text, evaluate, np_dtype):
         small = sum(int(np.prod(param_types[i].shape)) for i in wrt) <= HESSIAN_MAX_ELEMENTS
         if small and not any(is_complex(param_types[i].dtype) for i in wrt):
             unless_refused("hessian", hessian)
+
+    # grad's options that need machinery of their own: holomorphic and allow_int.
+    def holomorphic_grad():
+        grads = jax.grad(lambda *xs: on_wrt(*xs)[0], argnums=argnums, holomorphic=True)(*primals)
+        record["holomorphic_grad"] = [array_json(g, param_types[i].dtype) for g, i in zip(grads, wrt)]
+
+    def allow_int_grad():
+        loss_of_all = lambda *xs: evaluate(f, list(xs))[0]  # noqa: E731
+        grads = jax.grad(loss_of_all, argnums=tuple(range(len(inputs))), allow_int=True)(*inputs)
+        record["allow_int_grad"] = [array_json(g) for g in grads]
+
+    if out0.shape == () and is_complex(out0.dtype) and all(is_complex(param_types[i].dtype) for i in wrt):
+        unless_refused("holomorphic_grad", holomorphic_grad)
+    if out0.shape == () and out0.dtype in ("f32", "f64") and len(wrt) < len(param_types):
+        unless_refused("allow_int_grad", allow_int_grad)
 
     # Cotangents and tangents come from streams of their own, so adding one never moves another.
     cot_rng = np.random.default_rng([seed, 1])

@@ -498,6 +498,8 @@ fn refusals_match_jax() {
                     "hessian" => loss().and_then(|l| ad::hessian(&l, &c.wrt)),
                     "vjp" => ad::vjp(&c.f, &c.wrt),
                     "jvp" => ad::jvp(&c.f),
+                    "holomorphic_grad" => ad::grad(&c.f, &c.wrt),
+                    "allow_int_grad" => ad::grad(&c.f, &(0..c.inputs.len()).collect::<Vec<_>>()),
                     other => return Some(format!("unknown refused quantity `{other}`")),
                 };
                 attempt.is_ok().then(|| format!("JAX refuses {q}, gradjit computes it"))
@@ -506,4 +508,112 @@ fn refusals_match_jax() {
         report.case(c, Ok(problems));
     }
     report.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The options of `grad` with machinery of their own (issue 8), through the user API: each is
+// computed by `gradjit::grad` (the interpreter) and by `jit(grad)` (native code) on the corpus
+// function (as a `TracedFunction` called from a closure) and compared with JAX's.
+// ---------------------------------------------------------------------------------------------
+
+/// JAX's gradients under one of `grad`'s options (golden key `key`), if the case has them:
+/// `holomorphic_grad` (one per `wrt` parameter) or `allow_int_grad` (one per parameter, float0
+/// for the integer and bool ones).
+fn option_grads(c: &Case, key: &str) -> Option<Result<Vec<HostArray>, String>> {
+    let path = reference_dir().join(format!("golden/{}.json", c.name));
+    let read = || -> Result<Option<Vec<HostArray>>, String> {
+        let g: Json = serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("bad golden file: {e}"))?;
+        optional(&g[key], |v| {
+            let list = v.as_array().ok_or_else(|| format!("{key} is not a list"))?;
+            list.iter().map(float0_or_array).collect()
+        })
+    };
+    read().transpose()
+}
+
+/// An array, or JAX's float0 (`{"dtype": "float0", "shape": [...], "data": []}`).
+fn float0_or_array(v: &Json) -> Result<HostArray, String> {
+    if v["dtype"].as_str() != Some("float0") {
+        return array(v);
+    }
+    let dims = v["shape"].as_array().ok_or("missing shape")?;
+    let shape: Vec<usize> =
+        dims.iter().map(|d| d.as_u64().map(|d| d as usize).ok_or("bad dimension")).collect::<Result<_, _>>()?;
+    Ok(HostArray::zeros(DType::Float0, shape))
+}
+
+/// `grad` of output 0 of `c` with respect to its parameters `wrt` (one list argument; the other
+/// parameters keep their inputs), with `holomorphic` or `allow_int`: the gradients computed by
+/// `gradjit::grad` and by `jit(grad)`, each flat.
+fn api_grads(c: &Case, wrt: &[usize], holomorphic: bool, allow_int: bool) -> Result<[Vec<HostArray>; 2], String> {
+    use gradjit::{Array, Tensor, TracedFunction};
+    let traced = TracedFunction::from_function(c.f.clone()).map_err(|e| e.to_string())?;
+    let inputs: Vec<Array> = c.inputs.iter().cloned().map(Array::from_host).collect();
+    let positions = wrt.to_vec();
+    let loss = move |xs: Vec<Tensor>| -> gradjit::Result<Tensor> {
+        let mut args: Vec<Tensor> = inputs.iter().map(Tensor::from).collect();
+        for (&p, x) in positions.iter().zip(xs) {
+            args[p] = x;
+        }
+        Ok(traced.call(&args)?.swap_remove(0))
+    };
+    let args: Vec<Array> = wrt.iter().map(|&p| Array::from_host(c.inputs[p].clone())).collect();
+    let flat = |r: gradjit::Result<gradjit::GradResult<Array>>, engine: &str| -> Result<Vec<HostArray>, String> {
+        let r = r.map_err(|e| format!("{engine}: {e}"))?;
+        let tree = r.arg_grad_tree(0).ok_or_else(|| format!("{engine}: no gradient of the arguments"))?;
+        Ok(tree.leaves().into_iter().map(|a| a.as_host().clone()).collect())
+    };
+    let grad = || gradjit::grad(loss.clone()).holomorphic(holomorphic).allow_int(allow_int);
+    let interpreted = flat(grad().call(&args[..]), "grad")?;
+    let compiled = flat(gradjit::jit(grad()).call(&args[..]), "jit(grad)")?;
+    Ok([interpreted, compiled])
+}
+
+/// Checks `grad` and `jit(grad)` with an option against JAX on every case that has `key`.
+fn check_option(key: &'static str, wrt: fn(&Case) -> Vec<usize>, holomorphic: bool, allow_int: bool) {
+    let mut report = Report::new(key);
+    for c in cases() {
+        let Some(expected) = option_grads(c, key) else { continue };
+        let result = expected.and_then(|expected| {
+            let wrt = wrt(c);
+            let [interpreted, compiled] = api_grads(c, &wrt, holomorphic, allow_int)?;
+            let mut bad = Vec::new();
+            for (engine, actual) in [("grad", interpreted), ("jit(grad)", compiled)] {
+                let name = |k: usize| format!("{engine}, gradient of {}", param_name(wrt[k]));
+                bad.extend(compare_all(&actual, expected.iter().map(Some), c.precision.derivatives(), name));
+            }
+            Ok(bad)
+        });
+        report.case(c, result);
+    }
+    assert!(report.checked >= 5, "{key}: only {} corpus files", report.checked);
+    report.finish();
+}
+
+#[test]
+fn holomorphic_gradients_match_jax_through_grad_and_jit() {
+    check_option("holomorphic_grad", |c| c.wrt.clone(), true, false);
+}
+
+#[test]
+fn allow_int_gradients_match_jax_through_grad_and_jit() {
+    check_option("allow_int_grad", |c| (0..c.inputs.len()).collect(), false, true);
+}
+
+/// Issue 8's two examples, by value: `z² + 3z` at `1+2j` has the holomorphic gradient `5+4j`, and
+/// `|z|²` at `1+2j` JAX's conjugate-convention gradient `2-4j`, through `grad` and `jit(grad)`.
+#[test]
+fn the_issue_examples_have_jaxs_values() {
+    let case = |name: &str| cases().iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name}.gj"));
+    let want = |re: f64, im: f64| HostArray::scalar(Scalar::C128(Complex64::new(re, im)));
+    let poly = case("holomorphic_poly");
+    assert_eq!(poly.inputs[0], want(1.0, 2.0));
+    for g in api_grads(poly, &[0], true, false).unwrap() {
+        assert_eq!(g, [want(5.0, 4.0)]);
+    }
+    let abs2 = case("complex_abs2");
+    for g in api_grads(abs2, &[0], false, false).unwrap() {
+        assert_eq!(g, [want(2.0, -4.0)]);
+    }
 }

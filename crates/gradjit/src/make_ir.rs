@@ -96,6 +96,37 @@ pub(crate) fn trace<P, F: TraceFn<P>>(f: &F, args: &[Tree<TensorType>], loc: &Lo
 }
 
 impl TracedFunction {
+    /// IR given as data (parsed from text, or made by another tool) as a traced function of one
+    /// tensor per parameter, returning its outputs as a tuple (a lone output bare), with no
+    /// variables or captures. [`call`](Self::call) records its equations wherever it is called,
+    /// so a closure calling it can be differentiated and jitted like any Rust function (as
+    /// `jax.core.eval_jaxpr` does for a jaxpr). The function is verified first.
+    ///
+    /// ```
+    /// use gradjit::{grad, jit, make_ir, Array, Tensor, TracedFunction};
+    /// let ir = make_ir(|x: Tensor| x.sin().sum(), Array::zeros([2]))?.into_function();
+    /// let f = TracedFunction::from_function(ir)?;
+    /// let df = jit(grad(move |x: Tensor| -> gradjit::Result<Tensor> { Ok(f.call(&[x])?.remove(0)) }));
+    /// let g = df.call(Array::from(vec![0.0f32, 0.5]))?;
+    /// assert_eq!(g.arg_grad(0).unwrap().to_vec::<f32>()?, [1.0, 0.5f32.cos()]);
+    /// # Ok::<(), gradjit::Error>(())
+    /// ```
+    pub fn from_function(function: Function) -> Result<TracedFunction> {
+        gradjit_ir::verify(&function).map_err(|e| Error::Argument(format!("the function is not valid IR: {e}")))?;
+        let out_tree = match function.outputs.len() {
+            1 => TreeDef::leaf(),
+            n => Tree::tuple((0..n).map(|_| Tree::leaf(()))).structure(),
+        };
+        Ok(TracedFunction {
+            in_trees: vec![TreeDef::leaf(); function.params.len()],
+            out_tree,
+            function,
+            var_inputs: Vec::new(),
+            var_outputs: Vec::new(),
+            captures: Vec::new(),
+        })
+    }
+
     /// The IR.
     pub fn function(&self) -> &Function {
         &self.function
