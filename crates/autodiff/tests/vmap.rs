@@ -341,7 +341,7 @@ fn a_scan_carry_becomes_batched_when_a_step_mixes_in_a_mapped_input() {
 }
 
 #[test]
-fn gathers_and_dynamic_slices_with_per_lane_indices_run_lane_by_lane() {
+fn gathers_scatters_and_dynamic_slices_with_per_lane_indices() {
     let f = parse(
         "{ lambda ; a:f64[5,2] i:i32[3] j:i32[]. let
             b:f64[3,2] = gather[axis=0] a i

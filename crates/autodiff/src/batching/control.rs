@@ -9,7 +9,8 @@
 //! | `custom_jvp_call`, `custom_vjp_call`, `custom_lin` | every operand and result batched, so that the rules (whose tangents and cotangents follow the primal operands) batch the same way |
 //!
 //! [`map_lanes`] runs one primitive per lane in a `scan` over the batch (JAX's `lax.map`): exact
-//! for every primitive, used where per-lane parameters (indices, random keys) have no batched form.
+//! for every primitive, used where per-lane parameters (start indices, random keys) have no
+//! batched form.
 
 use super::{batch_body, move_axis, BVal, Cx};
 use crate::builder::Builder;

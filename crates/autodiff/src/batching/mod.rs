@@ -17,10 +17,10 @@
 //! **Rules** (`rules.rs` for the primitives without sub-functions, `control.rs` for the others):
 //! elementwise primitives broadcast their unbatched operands; shape primitives, reductions and
 //! `dot_general` renumber their dimension parameters; `gather`/`scatter_add` with unbatched
-//! indices index one dimension further in; a primitive whose per-lane parameters cannot be
-//! expressed on the batch (batched indices of `gather`, `scatter_add`, the dynamic slices, and the
-//! key of `random_bits`) runs lane by lane in a `scan` over the batch (JAX's `lax.map`), which is
-//! exact. Sub-functions are batched recursively: `scan` and `while` carries become batched at the
+//! indices index one dimension further in, and with per-lane indices index the lanes laid end to
+//! end (offset by `lane · size`); a primitive whose per-lane parameters have no batched form here
+//! (the start indices of the dynamic slices, the key of `random_bits`) runs lane by lane in a
+//! `scan` over the batch (JAX's `lax.map`), which is exact. Sub-functions are batched recursively: `scan` and `while` carries become batched at the
 //! fixed point of their bodies, a `cond` on a batched index runs every branch and selects per lane,
 //! a `while` whose condition is batched runs while any lane is active and keeps finished lanes
 //! with a `select` (JAX's `_while_loop_batching_rule`).

@@ -5,7 +5,7 @@
 use super::{batched_shape, control, move_axis, BVal, Cx};
 use crate::builder::Builder;
 use crate::error::AdError;
-use gradjit_ir::{Axes, CollectiveOp, DotDims, Literal, Prim, ReduceOp, Scalar, Value};
+use gradjit_ir::{Axes, BinaryOp, CollectiveOp, DotDims, Literal, Prim, ReduceOp, Scalar, Shape, Value};
 use smallvec::smallvec;
 
 /// Every axis in `axes` moved one dimension in (past the leading batch axis).
@@ -92,9 +92,13 @@ pub(crate) fn batch_eqn(cx: &Cx, b: &mut Builder, prim: &Prim, ins: &[BVal]) -> 
                 let g = b.emit1(prim.clone(), &[x.v, ins[1].v])?;
                 one(move_axis(b, g, *axis, 0)?)
             }
-            _ => control::map_lanes(cx, b, prim, ins),
+            _ => one(gather_per_lane(cx, b, *axis, x.v, ins[1].v)?),
         },
-        Prim::ScatterAdd { axis } if !ins[1].batched => {
+        Prim::ScatterAdd { axis } if ins[1].batched => {
+            let (xv, upd) = (cx.materialize(b, x)?, cx.materialize(b, ins[2])?);
+            one(scatter_add_per_lane(cx, b, *axis, xv, ins[1].v, upd)?)
+        }
+        Prim::ScatterAdd { axis } => {
             let (xv, upd) = (cx.materialize(b, x)?, cx.materialize(b, ins[2])?);
             one(b.emit1(Prim::ScatterAdd { axis: axis + 1 }, &[xv, ins[1].v, upd])?)
         }
@@ -114,8 +118,8 @@ pub(crate) fn batch_eqn(cx: &Cx, b: &mut Builder, prim: &Prim, ins: &[BVal]) -> 
             vals.extend(ins[2..].iter().map(|i| i.v));
             one(b.emit1(Prim::DynamicUpdateSlice, &vals)?)
         }
-        // Per-lane indices or keys: run the primitive lane by lane.
-        Prim::ScatterAdd { .. } | Prim::DynamicSlice { .. } | Prim::DynamicUpdateSlice | Prim::RandomBits { .. } => {
+        // Per-lane start indices or keys: run the primitive lane by lane.
+        Prim::DynamicSlice { .. } | Prim::DynamicUpdateSlice | Prim::RandomBits { .. } => {
             control::map_lanes(cx, b, prim, ins)
         }
         Prim::DotGeneral(d) => one(dot_general(b, d, ins[0], ins[1])?),
@@ -129,6 +133,66 @@ pub(crate) fn batch_eqn(cx: &Cx, b: &mut Builder, prim: &Prim, ins: &[BVal]) -> 
         | Prim::CustomVjp { .. }
         | Prim::CustomLin { .. } => control::batch_control(cx, b, prim, ins),
     }
+}
+
+/// `x` (batched, `[n, pre.., A, post..]` with `A` at `axis + 1`) with the batch axis and `axis`
+/// merged into one axis of `n·A` in front, and per-lane indices `idx` (`[n, ..]`) clamped into
+/// `0..A` (as `gather`/`scatter_add` clamp them) and offset by `lane·A` into it: one `gather` or
+/// `scatter_add` along axis 0 then serves every lane. Returns the merged operand and indices.
+fn merge_lanes(cx: &Cx, b: &mut Builder, axis: usize, x: Value, idx: Value) -> Result<(Value, Value), AdError> {
+    let xt = b.ty(x);
+    let a = xt.dims()[axis + 1];
+    let front = move_axis(b, x, axis + 1, 1)?;
+    let mut merged: Vec<usize> = vec![cx.size * a];
+    merged.extend(xt.dims().iter().enumerate().filter(|&(d, _)| d != 0 && d != axis + 1).map(|(_, &n)| n));
+    let flat = b.reshape(front, &Shape::from(merged))?;
+    let it = b.ty(idx);
+    let zero = b.full_like(0.0, idx)?;
+    let last = b.full_like(a.saturating_sub(1) as f64, idx)?;
+    let clamped = b.binary(BinaryOp::Max, idx, zero)?;
+    let clamped = b.binary(BinaryOp::Min, clamped, last)?;
+    let lane = b.emit1(Prim::Iota { dtype: it.dtype, shape: it.shape.clone(), axis: 0 }, &[])?;
+    let offset = b.scale(lane, a as f64)?;
+    Ok((flat, b.add(clamped, offset)?))
+}
+
+/// `gather` with per-lane operands and indices: one gather from the lanes laid end to end.
+fn gather_per_lane(cx: &Cx, b: &mut Builder, axis: usize, x: Value, idx: Value) -> Result<Value, AdError> {
+    let (flat, idx) = merge_lanes(cx, b, axis, x, idx)?;
+    // `[n, is.., pre.., post..]` to `[n, pre.., is.., post..]`.
+    let (ni, rank) = (b.ty(idx).rank() - 1, b.ty(flat).rank() - 1 + b.ty(idx).rank());
+    let g = b.emit1(Prim::Gather { axis: 0 }, &[flat, idx])?;
+    let mut perm: Axes = smallvec![0];
+    perm.extend(1 + ni..1 + ni + axis);
+    perm.extend(1..1 + ni);
+    perm.extend(1 + ni + axis..rank);
+    b.transpose(g, perm)
+}
+
+/// `scatter_add` with per-lane indices: one scatter into the lanes laid end to end.
+fn scatter_add_per_lane(
+    cx: &Cx,
+    b: &mut Builder,
+    axis: usize,
+    x: Value,
+    idx: Value,
+    upd: Value,
+) -> Result<Value, AdError> {
+    let xt = b.ty(x);
+    let (flat, idx) = merge_lanes(cx, b, axis, x, idx)?;
+    // The updates `[n, pre.., is.., post..]` to `[n, is.., pre.., post..]`.
+    let (ni, rank) = (b.ty(idx).rank() - 1, b.ty(upd).rank());
+    let mut perm: Axes = smallvec![0];
+    perm.extend(1 + axis..1 + axis + ni);
+    perm.extend(1..1 + axis);
+    perm.extend(1 + axis + ni..rank);
+    let upd = b.transpose(upd, perm)?;
+    let s = b.emit1(Prim::ScatterAdd { axis: 0 }, &[flat, idx, upd])?;
+    // Back to `[n, A, pre.., post..]`, then `A` to its place.
+    let mut dims = vec![cx.size, xt.dims()[axis + 1]];
+    dims.extend(xt.dims().iter().enumerate().filter(|&(d, _)| d != 0 && d != axis + 1).map(|(_, &n)| n));
+    let s = b.reshape(s, &Shape::from(dims))?;
+    move_axis(b, s, 1, axis + 1)
 }
 
 /// `dot_general` with the batch axis as one more batch dimension when both operands have it,
