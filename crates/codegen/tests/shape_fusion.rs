@@ -150,3 +150,26 @@ fn padded_outputs() {
         }
     }
 }
+
+/// Even and odd elements of a real array are two stride-2 views of one buffer, which vector loops read
+/// as pairs (two vectors and a shuffle, as for the parts of complex memory).
+#[test]
+fn even_and_odd_slices() {
+    for (t, dt) in [("f32", DType::F32), ("f64", DType::F64)] {
+        for m in [1, 2, 3, 4, 5, 7, 8, 9, 1000, 50_001] {
+            let n = 2 * m;
+            let src = format!(
+                "{{ lambda ; a:{t}[{n}]. let
+    e:{t}[{m}] = slice[start=(0,) limit=({n},) stride=(2,)] a
+    o:{t}[{m}] = slice[start=(1,) limit=({n},) stride=(2,)] a
+    p:{t}[{m}] = mul e o
+    q:{t}[{m}] = sub o e
+    s:{t}[] = reduce_sum[axes=(0,)] q
+  in (p, s) }}"
+            );
+            let f = parse_function(&src).unwrap();
+            let exe = check(&f, &[array(dt, &[n], m as u64, -1.0, 1.0)], common::sum_tol(dt, m));
+            assert!(host_steps(exe.plan()).is_empty(), "{}", exe.plan());
+        }
+    }
+}
