@@ -682,3 +682,34 @@ fn complex_loops_are_vectorised() {
         check(&f, &args, 0.0, 0.0, "vectorised mul");
     }
 }
+
+/// Complex sums (split into chunks with partials) and GEMMs (split over cores) give the same bits on one
+/// thread and on several.
+#[test]
+fn complex_results_do_not_depend_on_the_thread_count() {
+    for dt in COMPLEX {
+        let (c, n) = (dt.name(), 100_003);
+        let f = gradjit_ir::parse_function(&format!(
+            "{{ lambda ; x:{c}[{n}] l:{c}[96,200] r:{c}[200,160]. let
+                e:{c}[{n}] = exp x
+                s:{c}[] = reduce_sum[axes=(0,)] e
+                p:{c}[96,160] = dot_general[lhs_contract=(1,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] l r
+              in (s, p) }}"
+        ))
+        .expect("parses");
+        let args = [
+            carray(dt, &[n], 1, (-1.0, 1.0), (-3.0, 3.0)),
+            carray(dt, &[96, 200], 2, (-1.0, 1.0), (-1.0, 1.0)),
+            carray(dt, &[200, 160], 3, (-1.0, 1.0), (-1.0, 1.0)),
+        ];
+        let refs: Vec<&HostArray> = args.iter().collect();
+        let run = |threads| {
+            let exe = compile(&f, &CompileOptions { threads: Some(threads), ..CompileOptions::default() }).unwrap();
+            exe.run(&refs).unwrap()
+        };
+        let (one, four) = (run(1), run(4));
+        for (a, b) in one.iter().zip(&four) {
+            assert_eq!(a.bytes(), b.bytes(), "{dt}: results differ between 1 and 4 threads");
+        }
+    }
+}
