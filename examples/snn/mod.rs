@@ -14,9 +14,12 @@
 //! loop over time is a `for_loop` whose body reads and writes them, and the whole trial is one
 //! `scan` in the IR, however many steps it has.
 //!
-//! **Training.** `jit(value_and_grad(loss).grad_vars(weights))` compiles the forward pass and
-//! the backward pass through time once; Adam updates the weights.
+//! **Training.** One jitted function computes the loss and its gradient
+//! (`value_and_grad(loss).grad_vars(weights)`, the backward pass through time) and applies
+//! `gradjit::optim::Adam`'s update: the whole step, optimiser included, compiles once to native
+//! code, and the weights and Adam's moments are variables it reads and writes.
 
+use gradjit::optim::Adam;
 use gradjit::{for_loop, jit, surrogate, value_and_grad, Array, DType, Tensor, TrainVar, Var};
 
 pub const INPUTS: usize = 16;
@@ -147,35 +150,6 @@ impl Snn {
     }
 }
 
-/// Adam (Kingma & Ba), on whole arrays.
-pub struct Adam {
-    lr: f64,
-    step: i32,
-    moments: Vec<(Tensor, Tensor)>,
-}
-
-impl Adam {
-    pub fn new(lr: f64, params: &[&TrainVar]) -> Adam {
-        let zeros = |v: &TrainVar| Tensor::zeros(v.dtype(), &v.shape());
-        Adam { lr, step: 0, moments: params.iter().map(|&v| (zeros(v), zeros(v))).collect() }
-    }
-
-    /// One update of `params` down `grads`.
-    pub fn update(&mut self, params: &[&TrainVar], grads: &[Array]) -> gradjit::Result<()> {
-        let (b1, b2, eps): (f64, f64, f64) = (0.9, 0.999, 1e-8);
-        self.step += 1;
-        let (c1, c2) = (1.0 - b1.powi(self.step), 1.0 - b2.powi(self.step));
-        for ((p, g), (m, v)) in params.iter().zip(grads).zip(&mut self.moments) {
-            let g = Tensor::from(g);
-            *m = &*m * b1 + &g * (1.0 - b1);
-            *v = &*v * b2 + &g * &g * (1.0 - b2);
-            let update = (&*m * (1.0 / c1)) / ((&*v * (1.0 / c2)).sqrt() + eps) * self.lr;
-            p.set(&(p.value() - update))?;
-        }
-        Ok(())
-    }
-}
-
 /// What one training run reports.
 pub struct Report {
     pub losses: Vec<f32>,
@@ -195,16 +169,18 @@ pub fn train(
     let mut rng = Rng::new(seed);
     let net = Snn::new(hidden, batch, &mut rng);
     let weights = net.weights();
-    let train_step = jit(value_and_grad(|x: Tensor, y: Tensor| net.loss(&x, &y)).grad_vars(weights.clone()));
-    let mut adam = Adam::new(2e-2, &weights);
+    let adam = Adam::new(2e-2).build(weights.iter().map(|&w| (w.name().unwrap_or_default(), w)))?;
+    let train_step = jit(|x: Tensor, y: Tensor| {
+        let result =
+            value_and_grad(|x: Tensor, y: Tensor| net.loss(&x, &y)).grad_vars(weights.clone()).apply((x, y))?;
+        adam.update(&result)?;
+        Ok::<_, gradjit::Error>(result.value().clone())
+    });
     let mut losses = Vec::with_capacity(steps);
     for step in 0..steps {
         let data = trials(batch, &mut rng);
         let start = std::time::Instant::now();
-        let result = train_step.call((&data.spikes, &data.labels))?;
-        let grads: Vec<Array> = result.var_grads().expect("grad_vars given").leaves().into_iter().cloned().collect();
-        adam.update(&weights, &grads)?;
-        let loss = result.value().item::<f32>()?;
+        let loss = train_step.call((&data.spikes, &data.labels))?.item::<f32>()?;
         losses.push(loss);
         progress(step, loss, start.elapsed().as_secs_f64());
     }
