@@ -133,8 +133,8 @@ impl Cache {
 fn matches(sig: &Tree<TensorType>, arg: &Tree<Tensor>) -> bool {
     match (sig, arg) {
         (Tree::Leaf(ty), Tree::Leaf(t)) => match &t.repr {
-            Repr::Concrete(a) => a.as_host().ty() == ty,
-            Repr::Traced(tr) => &tr.ty == ty,
+            Repr::Concrete(a) => same_type(a.as_host().ty(), ty),
+            Repr::Traced(tr) => same_type(&tr.ty, ty),
             Repr::Poisoned(_) => false,
         },
         (Tree::Tuple(s), Tree::Tuple(a)) | (Tree::List(s), Tree::List(a)) => {
@@ -146,6 +146,13 @@ fn matches(sig: &Tree<TensorType>, arg: &Tree<Tensor>) -> bool {
         (Tree::None, Tree::None) => true,
         _ => false,
     }
+}
+
+/// `a == b`, element by element: shapes are a few dimensions, for which a call to `memcmp` (what
+/// slice equality becomes) costs more than the comparison. The hot path of every cached call.
+fn same_type(a: &TensorType, b: &TensorType) -> bool {
+    let (x, y) = (a.dims(), b.dims());
+    a.dtype == b.dtype && x.len() == y.len() && x.iter().zip(y).all(|(m, n)| m == n)
 }
 
 /// How far apart two signatures are: a point per differing dtype or shape of a leaf, many for a

@@ -69,10 +69,26 @@ fn rebuild_tree<R: Output, L>(form: &OutputForm, mut leaves: impl Iterator<Item 
         .ok_or_else(|| Error::Structure(format!("the function's output {def} does not have its declared type")))
 }
 
-/// `form` with each `()` replaced by the next leaf (no intermediate list: the hot path of a call).
+/// `form` with each `()` replaced by the next leaf: the hot path of a call, so it makes no
+/// intermediate list and allocates each group once, at its size.
 fn fill<L>(form: &Tree<()>, leaves: &mut impl Iterator<Item = L>) -> Result<Tree<L>> {
-    form.try_map(|()| {
-        leaves.next().ok_or_else(|| Error::Structure("a jitted function returned too few outputs".into()))
+    let group = |items: &[Tree<()>], leaves: &mut _| -> Result<Vec<Tree<L>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(fill(item, leaves)?);
+        }
+        Ok(out)
+    };
+    Ok(match form {
+        Tree::Leaf(()) => Tree::Leaf(
+            leaves.next().ok_or_else(|| Error::Structure("a jitted function returned too few outputs".into()))?,
+        ),
+        Tree::Tuple(items) => Tree::Tuple(group(items, leaves)?),
+        Tree::List(items) => Tree::List(group(items, leaves)?),
+        Tree::Dict(entries) => {
+            Tree::Dict(entries.iter().map(|(k, t)| Ok((k.clone(), fill(t, leaves)?))).collect::<Result<_>>()?)
+        }
+        Tree::None => Tree::None,
     })
 }
 

@@ -297,10 +297,14 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     fn run_native(&self, entry: &Entry, args: &[&HostArray], site: Site) -> Result<Vec<HostArray>> {
         let exe = self.executable(entry, site)?;
         let vars: SmallVec<[Array; 4]> = entry.var_inputs.iter().map(|v| v.get()).collect();
-        let mut inputs: SmallVec<[&HostArray; 8]> = SmallVec::with_capacity(args.len() + vars.len());
-        inputs.extend_from_slice(args);
-        inputs.extend(vars.iter().map(Array::as_host));
-        let mut outs = exe.run(&inputs).map_err(|e| Error::Eval {
+        let with_vars: SmallVec<[&HostArray; 8]>;
+        let inputs = if vars.is_empty() {
+            args
+        } else {
+            with_vars = args.iter().copied().chain(vars.iter().map(Array::as_host)).collect();
+            &with_vars
+        };
+        let mut outs = exe.run(inputs).map_err(|e| Error::Eval {
             op: "jit".into(),
             message: e.to_string(),
             loc: Loc::from_std(site),
