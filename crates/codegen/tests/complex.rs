@@ -713,3 +713,28 @@ fn complex_results_do_not_depend_on_the_thread_count() {
         }
     }
 }
+
+/// A scan whose body is complex (a rotation with damping, carried for 100 steps): the body's loops are
+/// complex kernels too.
+#[test]
+fn complex_scan_bodies_compile() {
+    for dt in COMPLEX {
+        let c = dt.name();
+        let f = gradjit_ir::parse_function(&format!(
+            "{{ lambda ; a:{c}[8] b:{c}[8] x:{c}[100,8]. let
+                d:{c}[8] e:{c}[100,8] = scan[length=100 reverse=false num_consts=1 num_carry=1 body={{ lambda ; a:{c}[8] b:{c}[8] x:{c}[8]. let
+                        m:{c}[8] = mul a b
+                        s:{c}[8] = add m x
+                        t:{c}[8] = tanh s
+                      in (t, m) }}] a b x
+              in (d, e) }}"
+        ))
+        .expect("parses");
+        let args = [
+            carray(dt, &[8], 1, (-0.5, 0.5), (-1.0, 1.0)),
+            carray(dt, &[8], 2, (-1.0, 1.0), (-1.0, 1.0)),
+            carray(dt, &[100, 8], 3, (-0.1, 0.1), (-0.1, 0.1)),
+        ];
+        check(&f, &args, 64.0, 1.0, &format!("scan {dt}"));
+    }
+}
