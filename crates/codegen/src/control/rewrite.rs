@@ -22,6 +22,74 @@ pub fn prepare(f: &Function) -> Function {
     hoist_outer_accumulations(&inline_splat_operands(f))
 }
 
+/// A function being rebuilt from `src` through a value map (values of `src` → values of `dst`).
+struct Rebuild<'a> {
+    src: &'a Function,
+    dst: Function,
+    map: Vec<Option<Value>>,
+}
+
+impl<'a> Rebuild<'a> {
+    /// An empty function: the caller adds the parameters it keeps.
+    fn new(src: &'a Function) -> Rebuild<'a> {
+        Rebuild { src, dst: Function::new(), map: vec![None; src.num_values()] }
+    }
+
+    fn with_params(src: &'a Function) -> Rebuild<'a> {
+        let mut r = Rebuild::new(src);
+        for &p in &src.params {
+            r.keep_param(p);
+        }
+        r
+    }
+
+    fn keep_param(&mut self, p: Value) {
+        self.map[p.index()] = Some(self.dst.add_param(self.src.ty(p).clone()));
+    }
+
+    fn get(&self, v: Value) -> Value {
+        self.map[v.index()].expect("values are defined before they are used")
+    }
+
+    fn inputs(&self, e: &Eqn) -> Vec<Value> {
+        e.inputs.iter().map(|&v| self.get(v)).collect()
+    }
+
+    /// Maps the outputs of `e` to `vals`.
+    fn bind(&mut self, e: &Eqn, vals: impl IntoIterator<Item = Value>) {
+        for (&o, v) in e.outputs.iter().zip(vals) {
+            self.map[o.index()] = Some(v);
+        }
+    }
+
+    /// Appends `e` as it is, on the mapped operands.
+    fn copy(&mut self, e: &Eqn) {
+        let ins = self.inputs(e);
+        let tys = e.outputs.iter().map(|&o| self.src.ty(o).clone());
+        let outs = self.dst.push_typed(e.prim.clone(), &ins, tys, e.loc.clone());
+        self.bind(e, outs);
+    }
+
+    fn finish(mut self, outputs: impl IntoIterator<Item = Value>) -> Function {
+        self.dst.outputs = outputs.into_iter().map(|v| self.get(v)).collect();
+        self.dst
+    }
+}
+
+/// `f` with the equations for which `emit(dst, eqn, operands)` returns their outputs replaced by what it
+/// emitted; the others copied.
+fn rewrite(f: &Function, mut emit: impl FnMut(&mut Function, &Eqn, &[Value]) -> Option<Vec<Value>>) -> Function {
+    let mut r = Rebuild::with_params(f);
+    for e in &f.eqns {
+        let ins = r.inputs(e);
+        match emit(&mut r.dst, e, &ins) {
+            Some(outs) => r.bind(e, outs),
+            None => r.copy(e),
+        }
+    }
+    r.finish(f.outputs.iter().copied())
+}
+
 /// The splat value of `v` if an equation of `f` defines it as a splat constant.
 fn splat_of(f: &Function, def: &[Option<usize>], v: Value) -> Option<Scalar> {
     match &f.eqns[def[v.index()]?].prim {
@@ -29,6 +97,8 @@ fn splat_of(f: &Function, def: &[Option<usize>], v: Value) -> Option<Scalar> {
         _ => None,
     }
 }
+
+// ------------------------------------------------------------------------------------------ splat operands
 
 /// `f` with the splat-constant consts and scanned operands of its scans made constants of the bodies.
 pub fn inline_splat_operands(f: &Function) -> Function {
@@ -45,60 +115,47 @@ pub fn inline_splat_operands(f: &Function) -> Function {
     if f.eqns.iter().all(|e| splats(e).is_empty()) {
         return f.clone();
     }
-    let mut g = Function::new();
-    let mut map: Vec<Option<Value>> = vec![None; f.num_values()];
-    for &p in &f.params {
-        map[p.index()] = Some(g.add_param(f.ty(p).clone()));
-    }
-    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("the verifier checked definitions");
-    for eqn in &f.eqns {
-        let moved = splats(eqn);
-        let (prim, ins) = match &eqn.prim {
-            Prim::Scan { length, reverse, num_consts, num_carry, body } if !moved.is_empty() => {
-                let is_moved = |i: usize| moved.iter().any(|&(m, _)| m == i);
-                let ins: Vec<Value> =
-                    (0..eqn.inputs.len()).filter(|&i| !is_moved(i)).map(|i| get(&map, eqn.inputs[i])).collect();
-                let num_consts = num_consts - moved.iter().filter(|&&(i, _)| i < *num_consts).count();
-                let body = Arc::new(body_with_constants(body, &moved));
-                let prim = Prim::Scan { length: *length, reverse: *reverse, num_consts, num_carry: *num_carry, body };
-                (prim, ins)
-            }
-            _ => (eqn.prim.clone(), eqn.inputs.iter().map(|&v| get(&map, v)).collect()),
-        };
-        let tys = eqn.outputs.iter().map(|&o| f.ty(o).clone());
-        for (&o, v) in eqn.outputs.iter().zip(g.push_typed(prim, &ins, tys, eqn.loc.clone())) {
-            map[o.index()] = Some(v);
+    rewrite(f, |g, e, ins| {
+        let Prim::Scan { length, reverse, num_consts, num_carry, body } = &e.prim else { return None };
+        let moved = splats(e);
+        if moved.is_empty() {
+            return None;
         }
-    }
-    g.outputs = f.outputs.iter().map(|&o| get(&map, o)).collect();
-    g
+        let is_moved = |i: usize| moved.iter().any(|&(m, _)| m == i);
+        let operands: Vec<Value> = (0..ins.len()).filter(|&i| !is_moved(i)).map(|i| ins[i]).collect();
+        let prim = Prim::Scan {
+            length: *length,
+            reverse: *reverse,
+            num_consts: num_consts - moved.iter().filter(|&&(i, _)| i < *num_consts).count(),
+            num_carry: *num_carry,
+            body: Arc::new(body_with_constants(body, &moved)),
+        };
+        let tys = e.outputs.iter().map(|&o| f.ty(o).clone());
+        Some(g.push_typed(prim, &operands, tys, e.loc.clone()).into_vec())
+    })
 }
 
 /// `body` without the parameters `moved` (by index), each defined instead by a splat constant of its type.
 fn body_with_constants(body: &Function, moved: &[(usize, Scalar)]) -> Function {
-    let mut nb = Function::new();
-    let mut map: Vec<Option<Value>> = vec![None; body.num_values()];
+    let mut r = Rebuild::new(body);
     for (i, &p) in body.params.iter().enumerate() {
         if !moved.iter().any(|&(m, _)| m == i) {
-            map[p.index()] = Some(nb.add_param(body.ty(p).clone()));
+            r.keep_param(p);
         }
     }
     for &(i, s) in moved {
-        let ty = body.ty(body.params[i]).clone();
+        let p = body.params[i];
+        let ty = body.ty(p).clone();
         let prim = Prim::Constant(Literal::Splat(s, ty.shape.clone()));
-        map[body.params[i].index()] = Some(nb.push_typed(prim, &[], [ty], None)[0]);
+        r.map[p.index()] = Some(r.dst.push_typed(prim, &[], [ty], None)[0]);
     }
-    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("defined before use");
     for e in &body.eqns {
-        let ins: Vec<Value> = e.inputs.iter().map(|&v| get(&map, v)).collect();
-        let tys = e.outputs.iter().map(|&o| body.ty(o).clone());
-        for (&o, v) in e.outputs.iter().zip(nb.push_typed(e.prim.clone(), &ins, tys, e.loc.clone())) {
-            map[o.index()] = Some(v);
-        }
+        r.copy(e);
     }
-    nb.outputs = body.outputs.iter().map(|&o| get(&map, o)).collect();
-    nb
+    r.finish(body.outputs.iter().copied())
 }
+
+// ------------------------------------------------------------------------------------------ outer products
 
 fn is_outer_product(f: &Function, prim: &Prim, inputs: &[Value]) -> bool {
     let Prim::DotGeneral(d) = prim else { return false };
@@ -112,37 +169,22 @@ pub fn outer_products_as_broadcasts(f: &Function) -> Function {
     if !f.eqns.iter().any(|e| is_outer_product(f, &e.prim, &e.inputs)) {
         return f.clone();
     }
-    let mut g = Function::new();
-    let mut map: Vec<Option<Value>> = vec![None; f.num_values()];
-    for &p in &f.params {
-        map[p.index()] = Some(g.add_param(f.ty(p).clone()));
-    }
-    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("the verifier checked definitions");
-    for eqn in &f.eqns {
-        let ins: Vec<Value> = eqn.inputs.iter().map(|&v| get(&map, v)).collect();
-        let outs: Vec<Value> = if is_outer_product(f, &eqn.prim, &eqn.inputs) {
-            let out_ty = f.ty(eqn.outputs[0]).clone();
-            let lr = f.ty(eqn.inputs[0]).rank();
-            let rr = f.ty(eqn.inputs[1]).rank();
-            let mut bcast = |x: Value, dims: Vec<usize>| {
-                let prim = Prim::BroadcastInDim { shape: out_ty.shape.clone(), dims: dims.into_iter().collect() };
-                let ty = gradjit_ir::TensorType::new(g.ty(x).dtype, out_ty.shape.clone());
-                g.push_typed(prim, &[x], [ty], eqn.loc.clone())[0]
-            };
-            let l = bcast(ins[0], (0..lr).collect());
-            let r = bcast(ins[1], (lr..lr + rr).collect());
-            vec![g.push_typed(Prim::Binary(BinaryOp::Mul), &[l, r], [out_ty], eqn.loc.clone())[0]]
-        } else {
-            let tys = eqn.outputs.iter().map(|&o| f.ty(o).clone());
-            g.push_typed(eqn.prim.clone(), &ins, tys, eqn.loc.clone()).into_vec()
-        };
-        for (&o, v) in eqn.outputs.iter().zip(outs) {
-            map[o.index()] = Some(v);
+    rewrite(f, |g, e, ins| {
+        if !is_outer_product(f, &e.prim, &e.inputs) {
+            return None;
         }
-    }
-    g.outputs = f.outputs.iter().map(|&o| get(&map, o)).collect();
-    g
+        let out_ty = f.ty(e.outputs[0]).clone();
+        let (lr, rr) = (f.ty(e.inputs[0]).rank(), f.ty(e.inputs[1]).rank());
+        let mut bcast = |x: Value, dims: std::ops::Range<usize>| {
+            let prim = Prim::BroadcastInDim { shape: out_ty.shape.clone(), dims: dims.collect() };
+            g.push_typed(prim, &[x], [out_ty.clone()], e.loc.clone())[0]
+        };
+        let (l, r) = (bcast(ins[0], 0..lr), bcast(ins[1], lr..lr + rr));
+        Some(vec![g.push_typed(Prim::Binary(BinaryOp::Mul), &[l, r], [out_ty], e.loc.clone())[0]])
+    })
 }
+
+// ------------------------------------------------------------------------------------------ accumulations
 
 /// A carry of a scan body that only accumulates an outer product: `outputs[k] = add(params[p], u)`
 /// with `u = dot_general(a, b)` an outer product, the carry read nowhere else.
@@ -197,39 +239,16 @@ pub fn hoist_outer_accumulations(f: &Function) -> Function {
     if !f.eqns.iter().any(todo) {
         return f.clone();
     }
-    let mut g = Function::new();
-    let mut map: Vec<Option<Value>> = vec![None; f.num_values()];
-    for &p in &f.params {
-        map[p.index()] = Some(g.add_param(f.ty(p).clone()));
-    }
-    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("the verifier checked definitions");
     let def = f.definitions();
-    for eqn in &f.eqns {
-        let ins: Vec<Value> = eqn.inputs.iter().map(|&v| get(&map, v)).collect();
-        let outs = match &eqn.prim {
-            Prim::Scan { length, reverse, num_consts, num_carry, body } if todo(eqn) => {
-                let zero_init = |k: usize| {
-                    let init = eqn.inputs[num_consts + k];
-                    let lit = def[init.index()].and_then(|d| match &f.eqns[d].prim {
-                        Prim::Constant(lit) => Some(lit),
-                        _ => None,
-                    });
-                    lit.and_then(Literal::splat).is_some_and(|s| s.to_f64() == 0.0)
-                };
-                let scan = Scan { length: *length, reverse: *reverse, num_consts: *num_consts, num_carry: *num_carry };
-                hoist_scan(&mut g, &scan, body, &ins, zero_init, eqn)
-            }
-            _ => {
-                let tys = eqn.outputs.iter().map(|&o| f.ty(o).clone());
-                g.push_typed(eqn.prim.clone(), &ins, tys, eqn.loc.clone()).into_vec()
-            }
-        };
-        for (&o, v) in eqn.outputs.iter().zip(outs) {
-            map[o.index()] = Some(v);
+    rewrite(f, |g, e, ins| {
+        let Prim::Scan { length, reverse, num_consts, num_carry, body } = &e.prim else { return None };
+        if !todo(e) {
+            return None;
         }
-    }
-    g.outputs = f.outputs.iter().map(|&o| get(&map, o)).collect();
-    g
+        let zero_init = |k: usize| splat_of(f, &def, e.inputs[num_consts + k]).is_some_and(|s| s.to_f64() == 0.0);
+        let scan = Scan { length: *length, reverse: *reverse, num_consts: *num_consts, num_carry: *num_carry };
+        Some(hoist_scan(g, &scan, body, ins, zero_init, e))
+    })
 }
 
 struct Scan {
@@ -254,29 +273,22 @@ fn hoist_scan(
     let kept: Vec<usize> = (0..s.num_carry).filter(|&k| !hoisted(k)).collect();
 
     // The body without the hoisted carries, returning `a` and `b` of each as stacked outputs.
-    let mut nb = Function::new();
-    let mut map: Vec<Option<Value>> = vec![None; body.num_values()];
+    let mut r = Rebuild::new(body);
     for (i, &p) in body.params.iter().enumerate() {
         let is_carry = (s.num_consts..s.num_consts + s.num_carry).contains(&i);
         if !(is_carry && hoisted(i - s.num_consts)) {
-            map[p.index()] = Some(nb.add_param(body.ty(p).clone()));
+            r.keep_param(p);
         }
     }
-    let get = |map: &[Option<Value>], v: Value| map[v.index()].expect("defined before use");
     for (i, e) in body.eqns.iter().enumerate() {
-        if acc.iter().any(|a| a.add == i || a.dot == Some(i)) {
-            continue;
-        }
-        let ins: Vec<Value> = e.inputs.iter().map(|&v| get(&map, v)).collect();
-        let tys = e.outputs.iter().map(|&o| body.ty(o).clone());
-        for (&o, v) in e.outputs.iter().zip(nb.push_typed(e.prim.clone(), &ins, tys, e.loc.clone())) {
-            map[o.index()] = Some(v);
+        if !acc.iter().any(|a| a.add == i || a.dot == Some(i)) {
+            r.copy(e);
         }
     }
     let carry_outs = kept.iter().map(|&k| body.outputs[k]);
     let ys = body.outputs[s.num_carry..].iter().copied();
     let factors = acc.iter().flat_map(|a| [a.a, a.b]);
-    nb.outputs = carry_outs.chain(ys).chain(factors).map(|v| get(&map, v)).collect();
+    let nb = r.finish(carry_outs.chain(ys).chain(factors));
 
     // The scan: kept carries, the original stacked outputs, then the stacked factors.
     let (consts, rest) = ins.split_at(s.num_consts);
@@ -305,15 +317,16 @@ fn hoist_scan(
     for (&k, &c) in kept.iter().zip(carries) {
         results[k] = Some(c);
     }
+    let over_steps = DotDims {
+        lhs_contract: [0].into_iter().collect(),
+        rhs_contract: [0].into_iter().collect(),
+        lhs_batch: Default::default(),
+        rhs_batch: Default::default(),
+    };
     for (a, f) in acc.iter().zip(factors.chunks(2)) {
         let ty = body.ty(body.outputs[a.carry]).clone();
-        let dims = DotDims {
-            lhs_contract: [0].into_iter().collect(),
-            rhs_contract: [0].into_iter().collect(),
-            lhs_batch: Default::default(),
-            rhs_batch: Default::default(),
-        };
-        let sum = g.push_typed(Prim::DotGeneral(dims), &[f[0], f[1]], [ty.clone()], eqn.loc.clone())[0];
+        let prim = Prim::DotGeneral(over_steps.clone());
+        let sum = g.push_typed(prim, &[f[0], f[1]], [ty.clone()], eqn.loc.clone())[0];
         let r = if zero_init(a.carry) {
             sum
         } else {
