@@ -169,3 +169,77 @@ fn sizes_must_agree_and_be_known() {
     let out = vmap(|a: Tensor| a.exp()).in_axes([None]).size(2).call(Array::from(0.0f64)).unwrap();
     assert_eq!(out.to_vec::<f64>().unwrap(), [1.0, 1.0]);
 }
+
+/// A module with trainable weights, BrainPy style: `(w·x + b)²` on one example.
+#[derive(gradjit::Module)]
+struct Linear {
+    name: gradjit::ModuleName,
+    w: gradjit::TrainVar,
+    b: gradjit::TrainVar,
+}
+
+impl gradjit::Call<(Tensor,)> for Linear {
+    type Out = Tensor;
+    fn call(&self, (x,): (Tensor,)) -> Tensor {
+        (&x.dot(&self.w.value()) + &self.b.value()).powi(2)
+    }
+}
+
+#[test]
+fn per_example_and_total_gradients_of_a_modules_variables() {
+    use gradjit::Module;
+    let model = Linear {
+        name: gradjit::ModuleName::exact("Linear0"),
+        w: gradjit::TrainVar::new(Array::from(vec![0.5f64, -1.0])),
+        b: gradjit::TrainVar::new(Array::from(0.25f64)),
+    };
+    let xs = Array::from_vec([3, 2], vec![1.0f64, 2.0, -1.0, 0.5, 0.0, 3.0]).unwrap();
+    let rows: Vec<[f64; 2]> = vec![[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]];
+    let r = |x: &[f64; 2]| 0.5 * x[0] - x[1] + 0.25;
+    let dw: Vec<f64> = rows.iter().flat_map(|x| [2.0 * r(x) * x[0], 2.0 * r(x) * x[1]]).collect();
+    let db: Vec<f64> = rows.iter().map(|x| 2.0 * r(x)).collect();
+
+    let per_example = jit(vmap(grad(&model).grad_vars(model.train_vars().unwrap())));
+    let g = per_example.call(&xs).unwrap();
+    close(&g.var_grad(&model.w).unwrap().to_vec::<f64>().unwrap(), &dw);
+    close(&g.var_grad(&model.b).unwrap().to_vec::<f64>().unwrap(), &db);
+
+    // reduce_axes: the totals, returned once (leaves: the loss, then the variables' gradients).
+    let total = vmap(grad(&model).grad_vars(model.train_vars().unwrap()).reduce_axes(&["batch"]))
+        .out_axes([Some(0), None, None])
+        .axis_name("batch");
+    let g = total.call(&xs).unwrap();
+    close(&g.var_grad(&model.w).unwrap().to_vec::<f64>().unwrap(), &[dw[0] + dw[2] + dw[4], dw[1] + dw[3] + dw[5]]);
+    close(&g.var_grad(&model.b).unwrap().to_vec::<f64>().unwrap(), &[db.iter().sum()]);
+}
+
+#[test]
+fn grad_of_a_mapped_function_with_a_shared_output() {
+    // Σ_lanes sin(x_i) is one scalar (out_axes None): its gradient is cos(x) per lane.
+    let total = vmap(|x: Tensor| psum(&x.sin(), "b")).out_axes([None]).axis_name("b");
+    let x = Array::from(vec![0.1f64, 0.7, -1.3]);
+    let g = grad(&total).call(&x).unwrap();
+    close(&g.arg_grad(0).unwrap().to_vec::<f64>().unwrap(), &[0.1f64.cos(), 0.7f64.cos(), (-1.3f64).cos()]);
+    assert_eq!(total.call(&x).unwrap().item::<f64>().unwrap(), 0.1f64.sin() + 0.7f64.sin() + (-1.3f64).sin());
+}
+
+#[test]
+fn an_axis_applies_to_every_leaf_of_a_tree_argument() {
+    use gradjit::Tree;
+    let params = Tree::list([
+        Tree::Leaf(Array::from_vec([2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap()),
+        Tree::Leaf(Array::from_vec([3, 2], vec![1.0f64, 0.0, 0.0, 1.0, 1.0, 1.0]).unwrap()),
+    ]);
+    // Lane k reads row k of the first leaf and column k of the second (in_axes 1 for both
+    // would need equal sizes: here axis 0 of a [2,3] and axis 1 of a [3,2] both have 2).
+    let f = vmap(|p: Vec<Tensor>| p[0].sum() * p[1].sum()).in_axes([Some(0)]);
+    let e = f.call(&params).unwrap_err().to_string();
+    assert!(e.contains("disagree on the mapped size"), "{e}");
+    let f = vmap(|p: Vec<Tensor>, s: Tensor| &(p[0].sum() + p[1].sum()) * &s).in_axes([Some(1), None]);
+    let params = Tree::list([
+        Tree::Leaf(Array::from_vec([2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap()),
+        Tree::Leaf(Array::from_vec([1, 3], vec![10.0f64, 20.0, 30.0]).unwrap()),
+    ]);
+    let out = f.call((&params, Array::from(2.0f64))).unwrap();
+    close(&out.to_vec::<f64>().unwrap(), &[2.0 * (5.0 + 10.0), 2.0 * (7.0 + 20.0), 2.0 * (9.0 + 30.0)]);
+}

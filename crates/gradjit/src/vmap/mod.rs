@@ -276,6 +276,15 @@ impl<F: Jittable<P>, P> TraceFn<P> for Vmap<F, P> {
     }
 }
 
+/// A borrowed `Vmap` is traceable too: `let f = vmap(..); let df = grad(&f);`.
+impl<F: Jittable<P>, P> TraceFn<P> for &Vmap<F, P> {
+    type Out = F::Traced;
+    const ARITY: usize = F::ARITY;
+    fn call_trees(&self, args: Vec<Tree<Tensor>>) -> Result<F::Traced> {
+        self.apply_at(args, &caller())
+    }
+}
+
 /// `jit(vmap(f))` and `vmap(vmap(f))`: the result has the mapped function's type.
 impl<F: Jittable<P>, P> Jittable<P> for Vmap<F, P> {
     type Result = F::Result;
