@@ -201,6 +201,9 @@ fn building_checks_the_variables() {
     let count = TrainVar::new(3i32);
     let e = Sgd::new(0.1).build([("n", &count)]).unwrap_err().to_string();
     assert_eq!(e, "`n` has dtype i32: optimisers train floating-point variables");
+    let w = TrainVar::new(Array::zeros([2]));
+    let e = Adam::new(0.1).build([("w", &w), ("alias", &w)]).unwrap_err().to_string();
+    assert_eq!(e, "`w` and `alias` are the same variable: an optimiser updates each variable once");
     let e = RmsProp::new(0.1).build(Vec::<(&str, &TrainVar)>::new()).unwrap_err().to_string();
     assert_eq!(e, "RmsProp was given no variables to train");
 }

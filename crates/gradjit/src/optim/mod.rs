@@ -104,6 +104,11 @@ impl<R: Rule> Optimizer<R> {
                     var.dtype()
                 )));
             }
+            if let Some((other, _)) = collection.iter().find(|(_, v)| **v == var) {
+                return Err(Error::Argument(format!(
+                    "`{other}` and `{name}` are the same variable: an optimiser updates each variable once"
+                )));
+            }
             collection.insert(name, var)?;
         }
         if collection.is_empty() {

@@ -69,8 +69,6 @@ pub trait Rule: Clone + fmt::Debug + Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The common options.
     fn options(&self) -> &Options;
-    /// The common options, to change.
-    fn options_mut(&mut self) -> &mut Options;
     /// The names of the state slots each parameter has, in order.
     fn slots(&self) -> Vec<&'static str>;
     /// The initial value of slot `slot` for `param` (zeros unless the rule says otherwise).
@@ -165,9 +163,6 @@ impl Rule for Sgd {
     fn options(&self) -> &Options {
         &self.options
     }
-    fn options_mut(&mut self) -> &mut Options {
-        &mut self.options
-    }
     fn slots(&self) -> Vec<&'static str> {
         self.momentum.map(|_| vec!["trace"]).unwrap_or_default()
     }
@@ -245,9 +240,6 @@ impl Rule for Adam {
     }
     fn options(&self) -> &Options {
         &self.options
-    }
-    fn options_mut(&mut self) -> &mut Options {
-        &mut self.options
     }
     fn slots(&self) -> Vec<&'static str> {
         vec!["mu", "nu"]
@@ -345,9 +337,6 @@ impl Rule for RmsProp {
     }
     fn options(&self) -> &Options {
         &self.options
-    }
-    fn options_mut(&mut self) -> &mut Options {
-        &mut self.options
     }
     fn slots(&self) -> Vec<&'static str> {
         let mut slots = vec!["nu"];
