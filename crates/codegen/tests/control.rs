@@ -429,3 +429,27 @@ fn splat_operands_become_constants_of_the_body() {
         }
     }
 }
+
+#[test]
+fn while_inside_a_scan() {
+    // Each step halves its slice until its sum is below the carry, then adds it to the carry.
+    for dt in DTYPES {
+        let (n, length) = (6, 5);
+        let f = parse(&format!(
+            "{{ lambda ; c0:{dt}[] xs:{dt}[{length},{n}] . let
+                c:{dt}[] ys:{dt}[{length},{n}] = scan[length={length} reverse=false num_consts=0 num_carry=1 body={{ lambda ; c:{dt}[] x:{dt}[{n}]. let
+                        y:{dt}[{n}] = while[cond_consts=1 body_consts=0 cond={{ lambda ; l:{dt}[] x:{dt}[{n}]. let
+                                s:{dt}[] = reduce_sum[axes=(0,)] x
+                                p:bool[] = gt s l
+                              in (p,) }} body={{ lambda ; x:{dt}[{n}]. let
+                                h:{dt}[{n}] = constant[value=0.5]
+                                y:{dt}[{n}] = mul x h
+                              in (y,) }}] c x
+                        t:{dt}[] = reduce_sum[axes=(0,)] y
+                        d:{dt}[] = add c t
+                      in (d, y) }}] c0 xs
+              in (c, ys) }}"
+        ));
+        check(&f, &[HostArray::scalar(Scalar::from_f64(0.5, dt)), array(dt, &[length, n], 23, 0.0, 4.0)], tol(dt));
+    }
+}

@@ -336,3 +336,71 @@ fn hoist_scan(
     }
     results.into_iter().map(|r| r.expect("every carry has a result")).chain(ys.iter().copied()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gradjit_ir::{interp, parse_function, HostArray};
+
+    /// An RNN whose weight-gradient-like carry `g` accumulates outer products (hoisted) and whose
+    /// scanned operand `q` and const `k` are splats (moved into the body).
+    const RNN: &str = "{ lambda ; w:f64[3,3] h0:f64[3] g0:f64[3,2] xs:f64[4,2] . let
+        k:f64[3] = constant[value=0.5]
+        q:f64[4,2] = constant[value=-2.0]
+        h:f64[3] g:f64[3,2] hs:f64[4,3] = scan[length=4 reverse=true num_consts=2 num_carry=2 body={ lambda ; a:f64[3,3] k:f64[3] c:f64[3] d:f64[3,2] e:f64[2] q:f64[2]. let
+                f:f64[3] = dot_general[lhs_contract=(0,) rhs_contract=(0,) lhs_batch=() rhs_batch=()] c a
+                i:f64[3] = tanh f
+                m:f64[3] = mul i k
+                x:f64[2] = mul e q
+                j:f64[3,2] = dot_general[lhs_contract=() rhs_contract=() lhs_batch=() rhs_batch=()] m x
+                l:f64[3,2] = add d j
+              in (m, l, i) }] w k h0 g0 xs q
+      in (h, g, hs) }";
+
+    fn args() -> Vec<HostArray> {
+        let ramp = |shape: &[usize], scale: f64| {
+            let n: usize = shape.iter().product();
+            HostArray::from_vec(
+                shape.to_vec(),
+                (0..n).map(|i| scale * (i as f64 - n as f64 / 2.0)).collect::<Vec<f64>>(),
+            )
+            .expect("sizes match")
+        };
+        vec![ramp(&[3, 3], 0.1), ramp(&[3], 0.3), ramp(&[3, 2], 0.2), ramp(&[4, 2], 0.25)]
+    }
+
+    #[test]
+    fn rewritten_loops_verify_and_compute_the_same() {
+        let f = parse_function(RNN).expect("parses");
+        let g = prepare(&f);
+        gradjit_ir::verify(&g).unwrap_or_else(|e| panic!("{e}\n{g}"));
+        let Some(scan) = g.eqns.iter().find(|e| e.prim.name() == "scan") else { panic!("{g}") };
+        let Prim::Scan { num_consts, num_carry, body, .. } = &scan.prim else { unreachable!("a scan") };
+        // `k` and `q` are constants of the body; `g` left the loop, its factors are stacked instead.
+        assert_eq!((*num_consts, *num_carry, scan.inputs.len(), scan.outputs.len()), (1, 1, 3, 4), "{g}");
+        assert_eq!(body.eqns.iter().filter(|e| e.prim.name() == "dot_general").count(), 1, "{g}");
+        assert_eq!(g.eqns.iter().filter(|e| e.prim.name() == "dot_general").count(), 1, "{g}");
+        let (want, got) = (interp::run(&f, &args()).expect("runs"), interp::run(&g, &args()).expect("runs"));
+        for (w, o) in want.iter().zip(&got) {
+            assert_eq!(w.ty(), o.ty());
+            for (a, b) in w.to_f64_vec().into_iter().zip(o.to_f64_vec()) {
+                assert!((a - b).abs() <= 1e-12 * (1.0 + a.abs()), "{a} vs {b}\n{g}");
+            }
+        }
+    }
+
+    #[test]
+    fn functions_without_such_loops_are_unchanged() {
+        let f = parse_function(
+            "{ lambda ; a:f32[3] b:f32[2] . let c:f32[3,2] = dot_general[lhs_contract=() rhs_contract=() lhs_batch=() rhs_batch=()] a b in (c,) }",
+        )
+        .expect("parses");
+        assert_eq!(prepare(&f), f);
+        let g = outer_products_as_broadcasts(&f);
+        gradjit_ir::verify(&g).unwrap_or_else(|e| panic!("{e}\n{g}"));
+        assert_eq!(
+            g.eqns.iter().map(|e| e.prim.name()).collect::<Vec<_>>(),
+            ["broadcast_in_dim", "broadcast_in_dim", "mul"]
+        );
+    }
+}
