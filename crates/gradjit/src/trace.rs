@@ -10,10 +10,10 @@
 //! - a tensor of a finished trace: an escaped-tensor error naming where it was created;
 //! - all operands concrete: the operation is evaluated at once by the reference interpreter
 //!   (eager mode). Inside a trace only a small result ([`FOLD_LIMIT`] elements) is: constant
-//!   subexpressions fold while tracing, but tracing never does work proportional to array
-//!   sizes. A larger one is recorded, so a splat constant of a gradient stays a splat literal
-//!   and the compiler's simplifier folds it symbolically (`jit(grad(f))` traces in the same time
-//!   at any size);
+//!   subexpressions fold while tracing, but tracing never materialises a large array. A larger
+//!   one is recorded, so a splat constant of a gradient stays a splat literal and the
+//!   compiler's simplifier folds it symbolically (`jit(grad(f))` traces in the same time at any
+//!   size). As in `jax.jit`, such a result is then a traced value, not data;
 //! - otherwise it is recorded in the innermost trace, whose function gains whatever the
 //!   operands need: a constant for a concrete operand (a captured array becomes a dense literal
 //!   sharing its data, a uniform one a splat), and an implicit input for a tensor of an
