@@ -10,7 +10,10 @@
 //!   allocation wastes at most a quarter of its size and arrays of nearby sizes share blocks.
 //! - **Bounded**: at most [`limit`] bytes wait in the pool (256 MiB unless `GRADJIT_POOL_BYTES` or
 //!   [`set_limit`] says otherwise); a block that would exceed it goes back to the system.
-//! - **Thread-safe**: one short mutex per class; blocks move freely between threads.
+//! - **Thread-safe**: one short mutex per class; blocks move freely between threads. Blocks of at most
+//!   [`LOCAL_MAX_BYTES`] also have a small per-thread cache in front (no lock, for the few small outputs
+//!   of a cached call: a dispatch costs well under a microsecond), of at most [`LOCAL_BLOCKS`] blocks a
+//!   class, given back to the shared pool when the thread ends.
 //! - **Safe by ownership**: a block is in the pool only after the array owning it dropped, so memory the
 //!   caller still holds is never handed out again.
 //!
@@ -30,6 +33,64 @@ const SUBCLASSES: usize = 4;
 const MAX_LOG2: usize = 40;
 const CLASSES: usize = 1 + (MAX_LOG2 - MIN_CLASS.trailing_zeros() as usize) * SUBCLASSES;
 const DEFAULT_LIMIT: usize = 256 << 20;
+/// Blocks up to this size are cached per thread too.
+pub const LOCAL_MAX_BYTES: usize = 4096;
+/// Blocks a thread caches per class.
+pub const LOCAL_BLOCKS: usize = 8;
+const LOCAL_CLASSES: usize = 1 + (LOCAL_MAX_BYTES.trailing_zeros() - MIN_CLASS.trailing_zeros()) as usize * SUBCLASSES;
+
+/// One thread's small blocks, as addresses; `len[c]` of `blocks[c]` are free.
+struct LocalCache {
+    blocks: [[usize; LOCAL_BLOCKS]; LOCAL_CLASSES],
+    len: [usize; LOCAL_CLASSES],
+}
+
+impl Drop for LocalCache {
+    fn drop(&mut self) {
+        for class in 0..LOCAL_CLASSES {
+            for &addr in &self.blocks[class][..self.len[class]] {
+                let ptr = NonNull::new(addr as *mut u8).expect("cached blocks are not null");
+                // SAFETY: cached blocks came from `allocate` with their class's capacity and are unused.
+                unsafe { release_shared(ptr, class_capacity(class)) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<LocalCache> = const {
+        std::cell::RefCell::new(LocalCache { blocks: [[0; LOCAL_BLOCKS]; LOCAL_CLASSES], len: [0; LOCAL_CLASSES] })
+    };
+}
+
+/// A block of `class` from this thread's cache.
+fn take_local(class: usize) -> Option<usize> {
+    LOCAL
+        .try_with(|l| {
+            let mut l = l.try_borrow_mut().ok()?;
+            let n = l.len[class].checked_sub(1)?;
+            l.len[class] = n;
+            Some(l.blocks[class][n])
+        })
+        .ok()
+        .flatten()
+}
+
+/// Keeps a block of `class` in this thread's cache if there is room.
+fn give_local(class: usize, addr: usize) -> bool {
+    LOCAL
+        .try_with(|l| {
+            let Ok(mut l) = l.try_borrow_mut() else { return false };
+            let n = l.len[class];
+            if n == LOCAL_BLOCKS {
+                return false;
+            }
+            l.blocks[class][n] = addr;
+            l.len[class] = n + 1;
+            true
+        })
+        .unwrap_or(false)
+}
 
 /// Free blocks of each class, as addresses (a raw pointer is not `Send`).
 static FREE: [Mutex<Vec<usize>>; CLASSES] = [const { Mutex::new(Vec::new()) }; CLASSES];
@@ -59,8 +120,19 @@ pub fn set_limit(bytes: usize) {
     }
 }
 
-/// Returns every pooled block to the system.
+/// Returns every block of the shared pool (and of this thread's cache) to the system.
 pub fn trim() {
+    let _ = LOCAL.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            for class in 0..LOCAL_CLASSES {
+                for i in 0..std::mem::take(&mut l.len[class]) {
+                    RELEASED.fetch_add(1, Relaxed);
+                    // SAFETY: cached blocks came from `allocate` with this capacity and are unused.
+                    unsafe { dealloc(l.blocks[class][i] as *mut u8, class_capacity(class)) };
+                }
+            }
+        }
+    });
     for (class, free) in FREE.iter().enumerate() {
         let blocks = std::mem::take(&mut *free.lock().unwrap_or_else(|e| e.into_inner()));
         let cap = class_capacity(class);
@@ -82,7 +154,7 @@ pub struct PoolStats {
     pub misses: u64,
     /// Blocks given back to the system (over the limit, too large, or trimmed).
     pub released: u64,
-    /// Bytes waiting in the pool now.
+    /// Bytes waiting in the shared pool now (the per-thread caches of small blocks aside).
     pub pooled_bytes: usize,
     pub limit: usize,
 }
@@ -141,6 +213,12 @@ unsafe fn dealloc(ptr: *mut u8, cap: usize) {
 /// bytes are known to be zero.
 pub(super) fn allocate(cap: usize, zeroed: bool) -> (NonNull<u8>, bool) {
     if let Some(class) = class_of(cap) {
+        if class < LOCAL_CLASSES {
+            if let Some(addr) = take_local(class) {
+                HITS.fetch_add(1, Relaxed);
+                return (NonNull::new(addr as *mut u8).expect("cached blocks are not null"), false);
+            }
+        }
         let pooled = FREE[class].lock().ok().and_then(|mut f| f.pop());
         if let Some(addr) = pooled {
             POOLED.fetch_sub(cap, Relaxed);
@@ -167,6 +245,16 @@ pub(super) fn allocate(cap: usize, zeroed: bool) -> (NonNull<u8>, bool) {
 /// # Safety
 /// `ptr` must come from [`allocate`] with this `cap`, and must not be used afterwards.
 pub(super) unsafe fn release(ptr: NonNull<u8>, cap: usize) {
+    if let Some(class) = class_of(cap) {
+        if class < LOCAL_CLASSES && limit() > 0 && give_local(class, ptr.as_ptr() as usize) {
+            return;
+        }
+    }
+    release_shared(ptr, cap)
+}
+
+/// [`release`] into the shared pool (or the system).
+unsafe fn release_shared(ptr: NonNull<u8>, cap: usize) {
     if let Some(class) = class_of(cap) {
         let limit = limit();
         // Reserve the bytes first so that concurrent releases cannot overshoot the limit.
@@ -203,5 +291,30 @@ mod tests {
         }
         assert_eq!(class_of(1 << 41), None);
         assert_eq!(class_capacity(CLASSES - 1), 1 << 40);
+        assert_eq!(class_of(LOCAL_MAX_BYTES), Some(LOCAL_CLASSES - 1));
+    }
+
+    /// Small blocks come back to the thread that released them, last in first out, without the shared
+    /// pool (whose other users are other threads).
+    #[test]
+    fn small_blocks_are_reused_by_their_thread() {
+        let cap = capacity(24);
+        let (a, _) = allocate(cap, false);
+        let (b, _) = allocate(cap, false);
+        assert_ne!(a, b);
+        // SAFETY: both came from `allocate` with `cap` and are not used again.
+        unsafe {
+            release(a, cap);
+            release(b, cap);
+        }
+        let hits = stats().hits;
+        assert_eq!(allocate(cap, false).0, b);
+        assert_eq!(allocate(cap, true).0, a);
+        assert!(stats().hits >= hits + 2);
+        // SAFETY: as above.
+        unsafe {
+            release(a, cap);
+            release(b, cap);
+        }
     }
 }
