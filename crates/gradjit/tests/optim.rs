@@ -427,3 +427,48 @@ fn the_update_alone_compiles_to_the_same_values_as_run_eagerly() {
         }
     }
 }
+
+#[test]
+fn f64_and_mixed_precision_parameters() {
+    // Adam's first step on an f64 parameter, by hand in f64: p - lr·g/(|g| + eps).
+    let p = TrainVar::new(Array::from(vec![1.0f64, -2.0]));
+    let q = TrainVar::new(Array::from(vec![0.5f32]));
+    let opt = Adam::new(0.1).clip_by_global_norm(10.0).build([("p", &p), ("q", &q)]).unwrap();
+    let g: Grads = [("p", Array::from(vec![0.25f64, -4.0])), ("q", Array::from(vec![3.0f32]))].into_iter().collect();
+    opt.update(&g).unwrap();
+    let got = p.get().to_vec::<f64>().unwrap();
+    let want = [1.0 - 0.1 * 0.25 / (0.25 + 1e-8), -2.0 + 0.1 * 4.0 / (4.0 + 1e-8)];
+    for (a, b) in got.iter().zip(want) {
+        assert!((a - b).abs() < 1e-15, "{got:?} vs {want:?}");
+    }
+    close_within(&vec_of(&q), &[0.4], 1e-5, "the f32 parameter beside it");
+    // Clipping mixes the dtypes: the norm sqrt(0.25² + 4² + 3²) = 5.0062 is over 1.
+    let clipped = g.clip_by_global_norm(1.0).to_arrays().unwrap();
+    let norm = (0.0625f64 + 16.0 + 9.0).sqrt();
+    assert!((clipped["p"].to_vec::<f64>().unwrap()[1] + 4.0 / norm).abs() < 1e-7);
+    assert!((clipped["q"].to_vec::<f32>().unwrap()[0] as f64 - 3.0 / norm).abs() < 1e-6);
+}
+
+#[test]
+fn micro_batches_accumulate_inside_a_jitted_step() {
+    // Two micro-batches' gradients, averaged and applied, all in one compiled function: `Grads`
+    // holds traced tensors inside the trace.
+    let w = TrainVar::new(Array::from_vec([2, 1], vec![0.5f32, -0.5]).unwrap());
+    let mut params = VarCollection::new();
+    params.insert("w", &w).unwrap();
+    let opt = Sgd::new(0.5).build(&params).unwrap();
+    let loss = |x: Tensor, y: Tensor| linear_loss(&w, &x, &y);
+    let step = jit(|x1: Tensor, y1: Tensor, x2: Tensor, y2: Tensor| {
+        let g = value_and_grad(loss).grad_vars(&params);
+        let g1 = Grads::from_result(&g.apply((x1, y1))?, &params)?;
+        let g2 = Grads::from_result(&g.apply((x2, y2))?, &params)?;
+        opt.update(Grads::mean(&[g1, g2])?)
+    });
+    let x1 = Array::from([[1.0f32, 0.0]]);
+    let x2 = Array::from([[0.0f32, 2.0]]);
+    let (y1, y2) = (Array::from([[1.0f32]]), Array::from([[1.0f32]]));
+    step.call((&x1, &y1, &x2, &y2)).unwrap();
+    // d/dw (x·w - y)²: (2·(0.5 - 1)·1, 0) and (0, 2·(-1 - 1)·2); their mean (-0.5, -4); w - 0.5·mean.
+    assert_eq!(vec_of(&w), [0.75, 1.5]);
+    assert_eq!(step.num_compiles(), 1);
+}
