@@ -385,3 +385,44 @@ fn errors_name_the_axis_and_the_value() {
     let e = gradjit_ir::interp::run(&g, &[HostArray::zeros(DType::F32, [2])]).unwrap_err().to_string();
     assert!(e.contains("psum over unbound axis name 'batch'"), "{e}");
 }
+
+/// A custom_jvp with a shared operand stays shared: the batched rule is used by `jvp` of the
+/// batched function, which must agree with the rule run lane by lane.
+#[test]
+fn custom_jvp_keeps_shared_operands_shared_and_its_rule_batches() {
+    // y = w · sin(x), with the rule dy = w·cos(x)·dx + sin(x)·dw.
+    let f = parse(
+        "{ lambda ; w:f64[] x:f64[]. let
+            y:f64[] = custom_jvp_call[body={ lambda ; w:f64[] x:f64[]. let
+                    s:f64[] = sin x
+                    y:f64[] = mul w s
+                  in (y,) } jvp={ lambda ; w:f64[] x:f64[] dw:f64[] dx:f64[]. let
+                    s:f64[] = sin x
+                    c:f64[] = cos x
+                    y:f64[] = mul w s
+                    a:f64[] = mul w c
+                    b:f64[] = mul a dx
+                    d:f64[] = mul s dw
+                    t:f64[] = add b d
+                  in (y, t) }] w x
+          in (y,) }",
+    );
+    let batched = vmap(&f, &[None, Some(0)], &[Some(0)], None, 3).unwrap();
+    let call = batched.eqns.iter().find(|e| matches!(e.prim, Prim::CustomJvp { .. })).expect("still a custom_jvp");
+    assert_eq!(batched.ty(call.inputs[0]).rank(), 0, "the shared weight is not broadcast\n{batched}");
+    // jvp(vmap f) on (w, xs; dw, dxs) against each lane's jvp.
+    let lanes: Vec<Vec<HostArray>> = [0.3, -1.0, 2.0]
+        .iter()
+        .map(|&x| vec![f64s(&[], &[1.5]), f64s(&[], &[x]), f64s(&[], &[0.25]), f64s(&[], &[x * 2.0])])
+        .collect();
+    let jvp_of_batched = gradjit_autodiff::jvp(&batched).unwrap();
+    let args =
+        vec![f64s(&[], &[1.5]), f64s(&[3], &[0.3, -1.0, 2.0]), f64s(&[], &[0.25]), f64s(&[3], &[0.6, -2.0, 4.0])];
+    let got = run(&jvp_of_batched, &args);
+    let per_lane = gradjit_autodiff::jvp(&f).unwrap();
+    for (i, l) in lanes.iter().enumerate() {
+        let want = run(&per_lane, l);
+        assert_all_close(&lane(&got[1], 0, i), &want[1], 1e-14, "tangent");
+        assert_all_close(&lane(&got[0], 0, i), &want[0], 1e-14, "primal");
+    }
+}

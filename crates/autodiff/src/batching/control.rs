@@ -6,7 +6,8 @@
 //! | `scan` | a scan of the batched body; a carry is batched if its initial value or any step makes it so (a fixed point, as for JVPs); mapped `xs` and `ys` keep the loop axis in front of the batch axis |
 //! | `while` | unbatched condition: a while of the batched bodies. Batched condition: every carry batched, the loop runs while any lane's condition holds, and a lane whose condition fails keeps its carry through a `select` |
 //! | `cond` | unbatched index: a cond of the batched branches, outputs batched if any branch batches them. Batched index: every branch runs, and a `select` per lane picks the one its index names (clamped as `cond` clamps) |
-//! | `custom_jvp_call`, `custom_vjp_call`, `custom_lin` | every operand and result batched, so that the rules (whose tangents and cotangents follow the primal operands) batch the same way |
+//! | `custom_jvp_call` | the body and the rule batched as the operands (each tangent as its primal), outputs batched where either batches them |
+//! | `custom_vjp_call`, `custom_lin` | every operand and result batched: a cotangent of a shared operand may differ per lane, so `bwd` must see every operand batched |
 //!
 //! [`map_lanes`] runs one primitive per lane in a `scan` over the batch (JAX's `lax.map`): exact
 //! for every primitive, used where per-lane parameters (start indices, random keys) have no
@@ -46,9 +47,28 @@ pub(crate) fn batch_control(cx: &Cx, b: &mut Builder, prim: &Prim, ins: &[BVal])
             while_loop(cx, b, *cond_consts, *body_consts, cond, body, ins)
         }
         Prim::Cond { branches } => cond(cx, b, branches, ins),
-        Prim::CustomJvp { .. } | Prim::CustomVjp { .. } | Prim::CustomLin { .. } => all_batched(cx, b, prim, ins),
+        Prim::CustomJvp { body, jvp } => custom_jvp(cx, b, body, jvp, ins),
+        Prim::CustomVjp { .. } | Prim::CustomLin { .. } => all_batched(cx, b, prim, ins),
         p => Err(AdError::NoBatchingRule { prim: p.name().to_string() }),
     }
+}
+
+/// `custom_jvp_call`: the body batched as the operands are, and the rule `jvp(xs, ts)` with each
+/// tangent batched as its primal (a tangent has its primal's type); the outputs (and their
+/// tangents) batched where either function batches them, so that the two keep agreeing.
+fn custom_jvp(cx: &Cx, b: &mut Builder, body: &Function, jvp: &Function, ins: &[BVal]) -> Result<Vec<BVal>, AdError> {
+    let xs = flags(ins);
+    let n = body.outputs.len();
+    let twice = [xs.clone(), xs.clone()].concat();
+    let mut out = batch_body(cx, body, &xs, &[])?.1;
+    let rule = batch_body(cx, jvp, &twice, &[])?.1;
+    for i in 0..n {
+        out[i] |= rule[i] || rule[n + i];
+    }
+    let body = batch_body(cx, body, &xs, &out)?.0;
+    let jvp = batch_body(cx, jvp, &twice, &[out.clone(), out.clone()].concat())?.0;
+    let prim = Prim::CustomJvp { body: Arc::new(body), jvp: Arc::new(jvp) };
+    Ok(b.emit(prim, &vals(ins))?.into_iter().zip(out).map(|(v, f)| BVal::new(v, f)).collect())
 }
 
 /// Custom derivatives: every body batched over every operand, every result batched, so that
