@@ -1,10 +1,11 @@
 //! Memory planning: where every buffer of a plan lives at run time.
 //!
-//! Function outputs are written straight into the `HostArray`s returned to the caller. Every other
-//! intermediate, and each kernel's scratch (prologue slots, per-chunk reduction partials), gets an offset
-//! in one *arena*; buffers whose live ranges (in steps) do not overlap share bytes (first fit). Arenas are
-//! pooled by the executable, so a steady stream of calls reuses warm memory instead of faulting in fresh
-//! pages every time.
+//! Function outputs are written straight into the `HostArray`s returned to the caller, whose storage comes
+//! from the process-wide pool (`gradjit_ir::array::pool`): uninitialised, warm blocks that the arrays of
+//! earlier calls gave back when the caller dropped them. Every other intermediate, and each kernel's
+//! scratch (prologue slots, per-chunk reduction partials), gets an offset in one *arena*; buffers whose
+//! live ranges (in steps) do not overlap share bytes (first fit). Arenas are pooled by the executable. So a
+//! steady stream of calls reuses warm memory instead of faulting in fresh pages every time.
 
 use crate::plan::{BufKind, KArg, Plan, Step};
 use gradjit_ir::array::ALIGN;

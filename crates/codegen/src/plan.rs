@@ -3,8 +3,9 @@
 //! The planner walks the equations in order and gives every value a [`Class`]:
 //!
 //! - **leaf**: needs no computation of its own. A strided view of a buffer (parameters, constants, outputs
-//!   of other steps, and every `broadcast_in_dim`/`reshape` of those), a splat constant, an `iota` (an
-//!   index expression), or a broadcast single-element value. Broadcasts are index maps: stride 0.
+//!   of other steps, and every `broadcast_in_dim`/`reshape`/static `slice` of those), a splat constant, an
+//!   `iota` (an index expression), or a broadcast single-element value. Broadcasts are index maps (stride
+//!   0); slices are offsets and scaled strides.
 //! - **loop**: computed inside the loop of a fusion *group* whose iteration space is the value's shape
 //!   (size-1 dimensions aside). Elementwise operations join the group of an operand when that creates
 //!   no cycle between steps; groups of one shape that read a common input merge afterwards (multi-output
@@ -14,8 +15,11 @@
 //!   reductions, computed in that group's *epilogue*. A full reduction of a leaf (`sum(y)`) is a scalar
 //!   whose prologue runs its own small loop.
 //!
-//! A value is written to memory only when a non-fused step, another group or the caller reads it.
-//! Everything else (dot_general, shape ops, gather, ...) is a separate [`Step`].
+//! A value is written to memory only when a non-fused step, another group or the caller reads it, and not
+//! even then when it is a few cheap operations from leaves that the reading loop recomputes
+//! ([`RECOMPUTE_MAX_OPS`]). An edge `pad` of a value is stored by the loop that computes the value, at an
+//! offset into the padded buffer, whose border a prologue nest of that kernel fills. Everything else
+//! (dot_general, other shape ops, gather, ...) is a separate [`Step`].
 //!
 //! The result is a [`Plan`]: buffers and steps in execution order; kernels are in kernel IR
 //! ([`crate::kir`]), ready for lowering.
@@ -38,7 +42,7 @@ const PROLOGUE_REDUCE_MAX: usize = 1 << 16;
 /// Loop values computed by at most this many cheap operations from leaves are recomputed by the loops of
 /// other groups that read them, instead of being stored by their own loop and loaded back: a few
 /// arithmetic operations cost less than a round trip through memory.
-const RECOMPUTE_MAX_OPS: usize = 4;
+pub const RECOMPUTE_MAX_OPS: usize = 4;
 
 /// Where a buffer's memory comes from.
 #[derive(Clone, Debug)]
