@@ -118,10 +118,13 @@ pub(crate) fn batch_eqn(cx: &Cx, b: &mut Builder, prim: &Prim, ins: &[BVal]) -> 
             vals.extend(ins[2..].iter().map(|i| i.v));
             one(b.emit1(Prim::DynamicUpdateSlice, &vals)?)
         }
-        // Per-lane start indices or keys: run the primitive lane by lane.
-        Prim::DynamicSlice { .. } | Prim::DynamicUpdateSlice | Prim::RandomBits { .. } => {
-            control::map_lanes(cx, b, prim, ins)
+        Prim::DynamicSlice { sizes } => {
+            let xv = cx.materialize(b, x)?;
+            one(dynamic_slice_per_lane(cx, b, sizes, xv, &ins[1..])?)
         }
+        // Per-lane start indices (an overwrite, which no batched scatter expresses) or keys:
+        // run the primitive lane by lane.
+        Prim::DynamicUpdateSlice | Prim::RandomBits { .. } => control::map_lanes(cx, b, prim, ins),
         Prim::DotGeneral(d) => one(dot_general(b, d, ins[0], ins[1])?),
         // No operands: the same on every lane (only reached here for exhaustiveness).
         Prim::Iota { .. } | Prim::Constant(_) => Ok(vec![BVal::new(b.emit1(prim.clone(), &[])?, false)]),
@@ -193,6 +196,27 @@ fn scatter_add_per_lane(
     dims.extend(xt.dims().iter().enumerate().filter(|&(d, _)| d != 0 && d != axis + 1).map(|(_, &n)| n));
     let s = b.reshape(s, &Shape::from(dims))?;
     move_axis(b, s, 1, axis + 1)
+}
+
+/// `dynamic_slice` with per-lane start indices: one per-lane gather per dimension, of the
+/// positions `start + 0..size` (starts clamped as `dynamic_slice` clamps them, so the block fits).
+fn dynamic_slice_per_lane(cx: &Cx, b: &mut Builder, sizes: &Axes, x: Value, starts: &[BVal]) -> Result<Value, AdError> {
+    let mut y = x;
+    for (d, (&size, start)) in sizes.iter().zip(starts).enumerate() {
+        let dim = b.ty(y).dims()[d + 1];
+        let start = cx.materialize(b, *start)?;
+        let it = b.ty(start).dtype;
+        let zero = b.full_like(0.0, start)?;
+        let hi = b.full_like((dim - size) as f64, start)?;
+        let clamped = b.binary(BinaryOp::Max, start, zero)?;
+        let clamped = b.binary(BinaryOp::Min, clamped, hi)?;
+        let block = Shape::from(vec![cx.size, size]);
+        let starts = b.broadcast_in_dim(clamped, &block, smallvec![0])?;
+        let offsets = b.emit1(Prim::Iota { dtype: it, shape: block, axis: 1 }, &[])?;
+        let idx = b.add(starts, offsets)?;
+        y = gather_per_lane(cx, b, d, y, idx)?;
+    }
+    Ok(y)
 }
 
 /// `dot_general` with the batch axis as one more batch dimension when both operands have it,
