@@ -58,9 +58,9 @@
 //! 4. evaluates the learning rate at the step count (0 at the first update, as optax), applies
 //!    the rule to every parameter, and writes the parameters, the slots and the counter.
 
-mod grads;
+pub mod grads;
 pub mod rules;
-mod schedule;
+pub mod schedule;
 
 pub use grads::{Grads, IntoGrads};
 pub use rules::{adamw, Adam, Options, RmsProp, Rule, Sgd, Step};
