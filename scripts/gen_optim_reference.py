@@ -17,7 +17,8 @@ Layout (floats are exact reprs of f32 values; arrays are {"shape", "data"}, data
 
     {"generator": {...}, "steps": n,
      "cases": [{"name", "optimizer": {"rule": "sgd" | "adam" | "rmsprop", options...,
-                                      "lr": schedule, "clip": max_norm or null},
+                                      "lr": schedule, "clip": max_norm or null,
+                                      "decayed": [the parameters weight decay applies to] if masked},
                 "init": {"a": array, "b": array},
                 "grads": [{"a": array, "b": array} per step],
                 "params": [{"a": array, "b": array} after each step],
@@ -92,6 +93,7 @@ CASES = [
     ("adam", {"rule": "adam", "lr": CONSTANT}),
     ("adam_options", {"rule": "adam", "lr": CONSTANT, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8}),
     ("adamw", {"rule": "adam", "lr": CONSTANT, "weight_decay": 0.1}),
+    ("adamw_masked", {"rule": "adam", "lr": CONSTANT, "weight_decay": 0.5, "decayed": ["a"]}),
     ("adam_warmup_cosine_clip", {"rule": "adam", "lr": COSINE_WARMUP, "clip": 1.0}),
     ("rmsprop", {"rule": "rmsprop", "lr": CONSTANT}),
     ("rmsprop_centered_nesterov", {"rule": "rmsprop", "lr": LINEAR, "decay": 0.8, "centered": True,
@@ -128,7 +130,8 @@ def optimizer(o):
     elif o["rule"] == "adam":
         kw = {k: o[k] for k in ("b1", "b2", "eps", "eps_root") if k in o}
         if "weight_decay" in o:
-            opt = optax.adamw(lr, weight_decay=o["weight_decay"], **kw)
+            mask = {name: name in o["decayed"] for name in ("a", "b")} if "decayed" in o else None
+            opt = optax.adamw(lr, weight_decay=o["weight_decay"], mask=mask, **kw)
         else:
             opt = optax.adam(lr, **kw)
     elif o["rule"] == "rmsprop":

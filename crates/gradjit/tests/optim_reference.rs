@@ -165,6 +165,10 @@ fn run_case(case: &Value, jitted: bool) -> u64 {
             if let Some(c) = clip {
                 a = a.clip_by_global_norm(c);
             }
+            if let Some(decayed) = o.get("decayed") {
+                assert_eq!(decayed, &serde_json::json!(["a"]), "the test's mask decays `a` only");
+                a = a.weight_decay_mask(|name| name == "a");
+            }
             replay(a, case, jitted)
         }
         "rmsprop" => {

@@ -202,11 +202,11 @@ impl<R: Rule> Optimizer<R> {
         let count = self.count.value_at(&loc);
         let step = Step { lr: options.lr.eval(&count), t: &count + 1i32 };
         let mut writes: Vec<(&Var, Tensor, Tensor)> = Vec::new();
-        for (((_, param), g), slot_vars) in self.params.iter().zip(&ordered).zip(&self.slots) {
+        for (((name, param), g), slot_vars) in self.params.iter().zip(&ordered).zip(&self.slots) {
             let p = param.value_at(&loc);
             let old: Vec<Tensor> = slot_vars.iter().map(|v| v.value_at(&loc)).collect();
             let mut new = old.clone();
-            let change = self.rule.update(&p, g, &mut new, &step);
+            let change = self.rule.update(name, &p, g, &mut new, &step);
             writes.extend(slot_vars.iter().zip(old).zip(new).map(|((v, o), n)| (v, o, n)));
             writes.push((param, p.clone(), (&p + change).astype(param.dtype())));
         }

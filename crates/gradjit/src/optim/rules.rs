@@ -75,9 +75,9 @@ pub trait Rule: Clone + fmt::Debug + Send + Sync + 'static {
     fn init_slot(&self, _slot: usize, param: &Var) -> Array {
         Array::zeros_of(param.dtype(), param.shape())
     }
-    /// The change to add to parameter `p` for gradient `g`; `slots` holds the parameter's state
-    /// and is replaced by its new values.
-    fn update(&self, p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor;
+    /// The change to add to parameter `p` (named `name`) for gradient `g`; `slots` holds the
+    /// parameter's state and is replaced by its new values.
+    fn update(&self, name: &str, p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor;
 }
 
 /// The trace of momentum (optax's `trace`): `t ← g + m·t`, and the direction `t`, or
@@ -129,7 +129,7 @@ macro_rules! common_options {
 }
 
 /// Stochastic gradient descent, with optional momentum (heavy ball or Nesterov).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Sgd {
     options: Options,
     momentum: Option<f64>,
@@ -166,7 +166,7 @@ impl Rule for Sgd {
     fn slots(&self) -> Vec<&'static str> {
         self.momentum.map(|_| vec!["trace"]).unwrap_or_default()
     }
-    fn update(&self, _p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
+    fn update(&self, _name: &str, _p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
         let direction = match (self.momentum, slots) {
             (Some(m), [trace]) => momentum(g, trace, m, self.nesterov),
             _ => g.clone(),
@@ -176,7 +176,7 @@ impl Rule for Sgd {
 }
 
 /// Adam (Kingma & Ba), and AdamW (Loshchilov & Hutter) with [`Adam::weight_decay`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Adam {
     options: Options,
     b1: f64,
@@ -184,12 +184,22 @@ pub struct Adam {
     eps: f64,
     eps_root: f64,
     weight_decay: f64,
+    /// Which parameters (by name) weight decay applies to; all without a mask.
+    decay_mask: Option<fn(&str) -> bool>,
 }
 
 impl Adam {
     /// Adam with optax's defaults: `b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`, no weight decay.
     pub fn new(lr: impl Into<Schedule>) -> Adam {
-        Adam { options: Options::new(lr), b1: 0.9, b2: 0.999, eps: 1e-8, eps_root: 0.0, weight_decay: 0.0 }
+        Adam {
+            options: Options::new(lr),
+            b1: 0.9,
+            b2: 0.999,
+            eps: 1e-8,
+            eps_root: 0.0,
+            weight_decay: 0.0,
+            decay_mask: None,
+        }
     }
 
     /// The decay of the first moment.
@@ -222,6 +232,13 @@ impl Adam {
         self.weight_decay = wd;
         self
     }
+
+    /// Decays only the parameters whose name `decays` accepts (optax's `mask`), e.g. weights but
+    /// not biases: `.weight_decay_mask(|name| !name.ends_with(".b"))`.
+    pub fn weight_decay_mask(mut self, decays: fn(&str) -> bool) -> Adam {
+        self.decay_mask = Some(decays);
+        self
+    }
 }
 common_options!(Adam);
 
@@ -244,7 +261,7 @@ impl Rule for Adam {
     fn slots(&self) -> Vec<&'static str> {
         vec!["mu", "nu"]
     }
-    fn update(&self, p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
+    fn update(&self, name: &str, p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
         let [mu, nu] = slots else { unreachable!("Adam has two slots") };
         let dtype = g.dtype();
         *mu = ema(g, mu, self.b1);
@@ -252,7 +269,7 @@ impl Rule for Adam {
         let mu_hat = &*mu / step.bias_correction(self.b1, dtype);
         let nu_hat = &*nu / step.bias_correction(self.b2, dtype);
         let mut direction = mu_hat / ((nu_hat + self.eps_root).sqrt() + self.eps);
-        if self.weight_decay != 0.0 {
+        if self.weight_decay != 0.0 && self.decay_mask.is_none_or(|decays| decays(name)) {
             direction += p * self.weight_decay;
         }
         direction * step.neg_lr(dtype)
@@ -260,7 +277,7 @@ impl Rule for Adam {
 }
 
 /// RMSProp (Tieleman & Hinton), optionally centered and with momentum, as optax writes it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct RmsProp {
     options: Options,
     decay: f64,
@@ -352,7 +369,7 @@ impl Rule for RmsProp {
         let value = if slot == 0 { self.initial_scale } else { 0.0 };
         Array::full_of(param.dtype(), value, param.shape())
     }
-    fn update(&self, _p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
+    fn update(&self, _name: &str, _p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
         let (nu, rest) = slots.split_first_mut().expect("RmsProp has a `nu` slot");
         *nu = ema(&g.square(), nu, self.decay);
         let (variance, rest) = match (self.centered, rest) {
