@@ -243,3 +243,31 @@ fn an_axis_applies_to_every_leaf_of_a_tree_argument() {
     let out = f.call((&params, Array::from(2.0f64))).unwrap();
     close(&out.to_vec::<f64>().unwrap(), &[2.0 * (5.0 + 10.0), 2.0 * (7.0 + 20.0), 2.0 * (9.0 + 30.0)]);
 }
+
+#[test]
+fn control_flow_on_per_lane_data_compiles_and_runs_each_lane_to_its_end() {
+    use gradjit::{switch, while_loop};
+    // Each lane doubles its value until it reaches 100, then picks a branch by its size.
+    let f = |x: Tensor| -> gradjit::Result<Tensor> {
+        let y = while_loop(|x: Tensor| x.lt(100.0f64), |x: Tensor| &x * 2.0, &x)?;
+        let k = y.gt(120.0f64).astype(gradjit::DType::I32);
+        let branches = [|y: Tensor| y.sqrt(), |y: Tensor| -y];
+        switch(&k, &branches, &y)
+    };
+    let xs = Array::from(vec![1.0f64, 3.0, 150.0, 7.5]);
+    let lane = |x: f64| {
+        let mut y = x;
+        while y < 100.0 {
+            y *= 2.0;
+        }
+        if y > 120.0 {
+            -y
+        } else {
+            y.sqrt()
+        }
+    };
+    let want: Vec<f64> = [1.0, 3.0, 150.0, 7.5].iter().map(|&x| lane(x)).collect();
+    close(&vmap(f).call(&xs).unwrap().to_vec::<f64>().unwrap(), &want);
+    let compiled = jit(vmap(f));
+    close(&compiled.call(&xs).unwrap().to_vec::<f64>().unwrap(), &want);
+}
