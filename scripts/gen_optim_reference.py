@@ -94,6 +94,7 @@ CASES = [
     ("adam_options", {"rule": "adam", "lr": CONSTANT, "b1": 0.8, "b2": 0.99, "eps": 1e-6, "eps_root": 1e-8}),
     ("adamw", {"rule": "adam", "lr": CONSTANT, "weight_decay": 0.1}),
     ("adamw_masked", {"rule": "adam", "lr": CONSTANT, "weight_decay": 0.5, "decayed": ["a"]}),
+    ("nadam", {"rule": "adam", "lr": CONSTANT, "b1": 0.8, "nesterov": True}),
     ("adam_warmup_cosine_clip", {"rule": "adam", "lr": COSINE_WARMUP, "clip": 1.0}),
     ("rmsprop", {"rule": "rmsprop", "lr": CONSTANT}),
     ("rmsprop_centered_nesterov", {"rule": "rmsprop", "lr": LINEAR, "decay": 0.8, "centered": True,
@@ -128,7 +129,7 @@ def optimizer(o):
     if o["rule"] == "sgd":
         opt = optax.sgd(lr, momentum=o.get("momentum"), nesterov=o.get("nesterov", False))
     elif o["rule"] == "adam":
-        kw = {k: o[k] for k in ("b1", "b2", "eps", "eps_root") if k in o}
+        kw = {k: o[k] for k in ("b1", "b2", "eps", "eps_root", "nesterov") if k in o}
         if "weight_decay" in o:
             mask = {name: name in o["decayed"] for name in ("a", "b")} if "decayed" in o else None
             opt = optax.adamw(lr, weight_decay=o["weight_decay"], mask=mask, **kw)

@@ -150,7 +150,7 @@ fn run_case(case: &Value, jitted: bool) -> u64 {
             replay(s, case, jitted)
         }
         "adam" => {
-            let mut a = Adam::new(lr);
+            let mut a = Adam::new(lr).nesterov(flag("nesterov"));
             for (k, set) in [
                 ("b1", Adam::b1 as fn(Adam, f64) -> Adam),
                 ("b2", Adam::b2),

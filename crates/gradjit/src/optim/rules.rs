@@ -13,7 +13,7 @@
 //! | rule | optax | slots |
 //! |---|---|---|
 //! | [`Sgd`] | `sgd(lr, momentum, nesterov)` | `trace` with momentum |
-//! | [`Adam`] | `adam(lr, b1, b2, eps, eps_root)`; `adamw(.., weight_decay)` | `mu`, `nu` |
+//! | [`Adam`] | `adam(lr, b1, b2, eps, eps_root, nesterov)`; `adamw(.., weight_decay, mask)` | `mu`, `nu` |
 //! | [`RmsProp`] | `rmsprop(lr, decay, eps, initial_scale, eps_in_sqrt, centered, momentum, nesterov)` | `nu`, `mu` if centered, `trace` with momentum |
 
 use super::schedule::Schedule;
@@ -59,7 +59,13 @@ impl Step {
     /// `1 - decay^t` in `dtype` (optax's bias correction, computed in the moment's precision).
     #[track_caller]
     pub fn bias_correction(&self, decay: f64, dtype: DType) -> Tensor {
-        1.0 - Tensor::scalar(decay).astype(dtype).pow(self.t.astype(dtype))
+        self.bias_correction_ahead(decay, 0, dtype)
+    }
+
+    /// `1 - decay^(t + ahead)` in `dtype` (Nesterov's look-ahead uses the next step's).
+    #[track_caller]
+    pub fn bias_correction_ahead(&self, decay: f64, ahead: i32, dtype: DType) -> Tensor {
+        1.0 - Tensor::scalar(decay).astype(dtype).pow((&self.t + ahead).astype(dtype))
     }
 }
 
@@ -186,6 +192,7 @@ pub struct Adam {
     weight_decay: f64,
     /// Which parameters (by name) weight decay applies to; all without a mask.
     decay_mask: Option<fn(&str) -> bool>,
+    nesterov: bool,
 }
 
 impl Adam {
@@ -199,6 +206,7 @@ impl Adam {
             eps_root: 0.0,
             weight_decay: 0.0,
             decay_mask: None,
+            nesterov: false,
         }
     }
 
@@ -230,6 +238,13 @@ impl Adam {
     /// rate scales it.
     pub fn weight_decay(mut self, wd: f64) -> Adam {
         self.weight_decay = wd;
+        self
+    }
+
+    /// Nesterov's momentum (NAdam, Dozat 2016; optax's `adam(.., nesterov=True)`): the first
+    /// moment looks one step ahead, `m̂ = b1·m/(1 - b1^(t+1)) + (1 - b1)·g/(1 - b1^t)`.
+    pub fn nesterov(mut self, on: bool) -> Adam {
+        self.nesterov = on;
         self
     }
 
@@ -266,7 +281,13 @@ impl Rule for Adam {
         let dtype = g.dtype();
         *mu = ema(g, mu, self.b1);
         *nu = ema(&g.square(), nu, self.b2);
-        let mu_hat = &*mu / step.bias_correction(self.b1, dtype);
+        let mu_hat = if self.nesterov {
+            let ahead = &*mu / step.bias_correction_ahead(self.b1, 1, dtype);
+            let now = g / step.bias_correction(self.b1, dtype);
+            ahead * self.b1 + now * (1.0 - self.b1)
+        } else {
+            &*mu / step.bias_correction(self.b1, dtype)
+        };
         let nu_hat = &*nu / step.bias_correction(self.b2, dtype);
         let mut direction = mu_hat / ((nu_hat + self.eps_root).sqrt() + self.eps);
         if self.weight_decay != 0.0 && self.decay_mask.is_none_or(|decays| decays(name)) {
