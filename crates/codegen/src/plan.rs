@@ -720,9 +720,15 @@ impl<'f> Planner<'f> {
     /// they are few and cheap (no transcendental, no division). Reading `v` that way keeps the dependency
     /// on its group (ordering stays conservative) but needs no buffer.
     fn recompute_cost(&self, v: Value) -> Option<usize> {
+        self.cost_within(v, RECOMPUTE_MAX_OPS)
+    }
+
+    /// [`Self::recompute_cost`] if it is at most `budget` (the budget bounds the walk over shared operands).
+    fn cost_within(&self, v: Value, budget: usize) -> Option<usize> {
         use gradjit_ir::UnaryOp;
         match self.class.get(v.index())?.as_ref()? {
             Class::Leaf(_) | Class::Scalar => Some(0),
+            Class::Loop(_) if budget == 0 => None,
             Class::Loop(_) => {
                 let eqn = &self.f.eqns[self.def[v.index()]?];
                 let cheap = match &eqn.prim {
@@ -739,9 +745,9 @@ impl<'f> Planner<'f> {
                 }
                 let mut total = 1;
                 for &i in &eqn.inputs {
-                    total += self.recompute_cost(i)?;
+                    total += self.cost_within(i, budget.checked_sub(total)?)?;
                 }
-                (total <= RECOMPUTE_MAX_OPS).then_some(total)
+                (total <= budget).then_some(total)
             }
         }
     }

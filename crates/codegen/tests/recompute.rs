@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{array, check, sum_tol, Tol};
+use common::{array, check, check_with, sum_tol, Tol};
 use gradjit_codegen::plan::{BufKind, Plan};
+use gradjit_codegen::CompileOptions;
 use gradjit_ir::{parse_function, DType, Function, HostArray};
 
 /// Full-size intermediate (or output) buffers of a plan.
@@ -75,4 +76,30 @@ fn cheap_values_shared_by_groups_and_outputs() {
         let args = vec![array(DType::F32, &[n], 3, -1.0, 1.0), array(DType::F32, &[n], 4, -1.0, 1.0)];
         check(&f, &args, Tol::Rel(1e-4));
     }
+}
+
+/// A deep chain whose every step reads its operand twice: deciding whether to recompute it looks at a
+/// bounded number of operations (not 2^depth), and it is stored, being too long to recompute.
+#[test]
+fn deep_shared_chains_are_stored_not_recomputed() {
+    let n = 1000;
+    let mut lines = String::new();
+    for k in 0..48 {
+        lines += &format!("    a{}:f32[{n}] = add a{k} a{k}\n", k + 1);
+    }
+    let src = format!(
+        "{{ lambda ; a0:f32[{n}]. let
+{lines}    s:f32[] = reduce_sum[axes=(0,)] a48
+    sb:f32[{n}] = broadcast_in_dim[shape=({n},) broadcast_dimensions=()] s
+    y:f32[{n}] = mul a48 sb
+  in (y,) }}"
+    );
+    let f = parse_function(&src).unwrap();
+    let t = std::time::Instant::now();
+    // Unsimplified, so that the chain stays a chain of shared operands.
+    let opts = CompileOptions { simplify: false, ..CompileOptions::default() };
+    let exe = check_with(&f, &[array(DType::F32, &[n], 1, -1.0, 1.0)], sum_tol(DType::F32, n), &opts);
+    assert!(t.elapsed().as_secs() < 5, "planning took {:?}", t.elapsed());
+    // a48 (stored by the first loop) and y.
+    assert_eq!(big_temps(exe.plan(), n), 2, "{}", exe.plan());
 }
