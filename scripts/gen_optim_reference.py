@@ -101,6 +101,8 @@ CASES = [
                                    "momentum": 0.9, "nesterov": True}),
     ("rmsprop_pytorch_eps", {"rule": "rmsprop", "lr": CONSTANT, "eps": 1e-4, "eps_in_sqrt": False,
                              "initial_scale": 0.1, "momentum": 0.5}),
+    ("rmsprop_centered_debiased", {"rule": "rmsprop", "lr": CONSTANT, "decay": 0.95, "centered": True,
+                                   "bias_correction": True}),
 ]
 
 
@@ -136,8 +138,8 @@ def optimizer(o):
         else:
             opt = optax.adam(lr, **kw)
     elif o["rule"] == "rmsprop":
-        kw = {k: o[k] for k in ("decay", "eps", "initial_scale", "eps_in_sqrt", "centered", "momentum", "nesterov")
-              if k in o}
+        kw = {k: o[k] for k in ("decay", "eps", "initial_scale", "eps_in_sqrt", "centered", "momentum", "nesterov",
+                                "bias_correction") if k in o}
         opt = optax.rmsprop(lr, **kw)
     else:
         raise ValueError(o["rule"])

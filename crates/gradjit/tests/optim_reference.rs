@@ -172,7 +172,10 @@ fn run_case(case: &Value, jitted: bool) -> u64 {
             replay(a, case, jitted)
         }
         "rmsprop" => {
-            let mut r = RmsProp::new(lr).centered(flag("centered")).nesterov(flag("nesterov"));
+            let mut r = RmsProp::new(lr)
+                .centered(flag("centered"))
+                .nesterov(flag("nesterov"))
+                .bias_correction(flag("bias_correction"));
             for (k, set) in [
                 ("decay", RmsProp::decay as fn(RmsProp, f64) -> RmsProp),
                 ("eps", RmsProp::eps),

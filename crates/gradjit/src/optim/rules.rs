@@ -14,7 +14,7 @@
 //! |---|---|---|
 //! | [`Sgd`] | `sgd(lr, momentum, nesterov)` | `trace` with momentum |
 //! | [`Adam`] | `adam(lr, b1, b2, eps, eps_root, nesterov)`; `adamw(.., weight_decay, mask)` | `mu`, `nu` |
-//! | [`RmsProp`] | `rmsprop(lr, decay, eps, initial_scale, eps_in_sqrt, centered, momentum, nesterov)` | `nu`, `mu` if centered, `trace` with momentum |
+//! | [`RmsProp`] | `rmsprop(lr, decay, eps, initial_scale, eps_in_sqrt, centered, momentum, nesterov, bias_correction)` | `nu`, `mu` if centered, `trace` with momentum |
 
 use super::schedule::Schedule;
 use crate::array::Array;
@@ -306,6 +306,7 @@ pub struct RmsProp {
     initial_scale: f64,
     eps_in_sqrt: bool,
     centered: bool,
+    bias_correction: bool,
     momentum: Option<f64>,
     nesterov: bool,
 }
@@ -320,6 +321,7 @@ impl RmsProp {
             initial_scale: 0.0,
             eps_in_sqrt: true,
             centered: false,
+            bias_correction: false,
             momentum: None,
             nesterov: false,
         }
@@ -352,6 +354,13 @@ impl RmsProp {
     /// Divides by the standard deviation of the gradients instead of their root mean square.
     pub fn centered(mut self, on: bool) -> RmsProp {
         self.centered = on;
+        self
+    }
+
+    /// Divides the moving averages by `1 - decay^t`, as Adam does, so the first steps are not
+    /// too large (optax's `bias_correction`).
+    pub fn bias_correction(mut self, on: bool) -> RmsProp {
+        self.bias_correction = on;
         self
     }
 
@@ -392,13 +401,17 @@ impl Rule for RmsProp {
     }
     fn update(&self, _name: &str, _p: &Tensor, g: &Tensor, slots: &mut [Tensor], step: &Step) -> Tensor {
         let (nu, rest) = slots.split_first_mut().expect("RmsProp has a `nu` slot");
+        let debias = |x: &Tensor| match self.bias_correction {
+            true => x / step.bias_correction(self.decay, x.dtype()),
+            false => x.clone(),
+        };
         *nu = ema(&g.square(), nu, self.decay);
         let (variance, rest) = match (self.centered, rest) {
             (true, [mu, rest @ ..]) => {
                 *mu = ema(g, mu, self.decay);
-                (&*nu - mu.square(), rest)
+                (debias(nu) - debias(mu).square(), rest)
             }
-            (_, rest) => (nu.clone(), rest),
+            (_, rest) => (debias(nu), rest),
         };
         let scaling = if self.eps_in_sqrt { (variance + self.eps).rsqrt() } else { 1.0 / (variance.sqrt() + self.eps) };
         let update = scaling * g * step.neg_lr(g.dtype());
