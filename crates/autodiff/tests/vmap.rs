@@ -347,7 +347,8 @@ fn gathers_scatters_and_dynamic_slices_with_per_lane_indices() {
             b:f64[3,2] = gather[axis=0] a i
             c:f64[2,2] = dynamic_slice[sizes=(2, 2)] a j j
             d:f64[5,2] = scatter_add[axis=0] a i b
-          in (b, c, d) }",
+            e:f64[5,2] = dynamic_update_slice a c j j
+          in (b, c, d, e) }",
     );
     let mut rng = Rng::new(5);
     let lanes: Vec<Vec<HostArray>> = (0..3)
@@ -359,7 +360,28 @@ fn gathers_scatters_and_dynamic_slices_with_per_lane_indices() {
             ]
         })
         .collect();
-    check_lanes(&f, &[Some(0), Some(0), Some(0)], &[Some(0), Some(2), Some(1)], None, &lanes, "per-lane indices");
+    check_lanes(
+        &f,
+        &[Some(0), Some(0), Some(0)],
+        &[Some(0), Some(2), Some(1), Some(0)],
+        None,
+        &lanes,
+        "per-lane indices",
+    );
+    // Shared operand, per-lane starts.
+    check_lanes(
+        &f,
+        &[None, None, Some(0)],
+        &[Some(0), Some(1), Some(0), Some(2)],
+        None,
+        &lanes_shared(&lanes),
+        "per-lane starts",
+    );
+}
+
+/// `lanes` with the first two arguments of lane 0 in every lane (they are unmapped).
+fn lanes_shared(lanes: &[Vec<HostArray>]) -> Vec<Vec<HostArray>> {
+    lanes.iter().map(|l| vec![lanes[0][0].clone(), lanes[0][1].clone(), l[2].clone()]).collect()
 }
 
 #[test]

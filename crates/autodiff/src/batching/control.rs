@@ -10,8 +10,7 @@
 //! | `custom_vjp_call`, `custom_lin` | every operand and result batched: a cotangent of a shared operand may differ per lane, so `bwd` must see every operand batched |
 //!
 //! [`map_lanes`] runs one primitive per lane in a `scan` over the batch (JAX's `lax.map`): exact
-//! for every primitive, used where per-lane parameters (the starts of `dynamic_update_slice`,
-//! random keys) have no batched form.
+//! for every primitive, used where a per-lane parameter (a random key) has no batched form.
 
 use super::{batch_body, move_axis, BVal, Cx};
 use crate::builder::Builder;

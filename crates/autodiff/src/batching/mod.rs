@@ -18,10 +18,9 @@
 //! elementwise primitives broadcast their unbatched operands; shape primitives, reductions and
 //! `dot_general` renumber their dimension parameters; `gather`/`scatter_add` with unbatched
 //! indices index one dimension further in, and with per-lane indices index the lanes laid end to
-//! end (offset by `lane · size`), and `dynamic_slice` with per-lane starts is such a gather per
-//! dimension; a primitive whose per-lane parameters have no batched form here (the starts of
-//! `dynamic_update_slice`, an overwrite; the key of `random_bits`) runs lane by lane in a `scan`
-//! over the batch (JAX's `lax.map`), which is exact. Sub-functions are batched recursively: `scan` and `while` carries become batched at the
+//! end (offset by `lane · size`); the dynamic slices with per-lane starts are such gathers, one
+//! per dimension (and a `select` of the block, for an update); `random_bits` with per-lane keys
+//! runs lane by lane in a `scan` over the batch (JAX's `lax.map`), which is exact. Sub-functions are batched recursively: `scan` and `while` carries become batched at the
 //! fixed point of their bodies, a `cond` on a batched index runs every branch and selects per lane,
 //! a `while` whose condition is batched runs while any lane is active and keeps finished lanes
 //! with a `select` (JAX's `_while_loop_batching_rule`).

@@ -5,7 +5,7 @@
 use super::{batched_shape, control, move_axis, BVal, Cx};
 use crate::builder::Builder;
 use crate::error::AdError;
-use gradjit_ir::{Axes, BinaryOp, CollectiveOp, DotDims, Literal, Prim, ReduceOp, Scalar, Shape, Value};
+use gradjit_ir::{Axes, BinaryOp, CollectiveOp, CompareOp, DotDims, Literal, Prim, ReduceOp, Scalar, Shape, Value};
 use smallvec::smallvec;
 
 /// Every axis in `axes` moved one dimension in (past the leading batch axis).
@@ -122,9 +122,12 @@ pub(crate) fn batch_eqn(cx: &Cx, b: &mut Builder, prim: &Prim, ins: &[BVal]) -> 
             let xv = cx.materialize(b, x)?;
             one(dynamic_slice_per_lane(cx, b, sizes, xv, &ins[1..])?)
         }
-        // Per-lane start indices (an overwrite, which no batched scatter expresses) or keys:
-        // run the primitive lane by lane.
-        Prim::DynamicUpdateSlice | Prim::RandomBits { .. } => control::map_lanes(cx, b, prim, ins),
+        Prim::DynamicUpdateSlice => {
+            let (xv, upd) = (cx.materialize(b, x)?, cx.materialize(b, ins[1])?);
+            one(dynamic_update_slice_per_lane(cx, b, xv, upd, &ins[2..])?)
+        }
+        // Per-lane keys: run the primitive lane by lane.
+        Prim::RandomBits { .. } => control::map_lanes(cx, b, prim, ins),
         Prim::DotGeneral(d) => one(dot_general(b, d, ins[0], ins[1])?),
         // No operands: the same on every lane (only reached here for exhaustiveness).
         Prim::Iota { .. } | Prim::Constant(_) => Ok(vec![BVal::new(b.emit1(prim.clone(), &[])?, false)]),
@@ -217,6 +220,61 @@ fn dynamic_slice_per_lane(cx: &Cx, b: &mut Builder, sizes: &Axes, x: Value, star
         y = gather_per_lane(cx, b, d, y, idx)?;
     }
     Ok(y)
+}
+
+/// A per-lane start clamped into `0..=dim - size` (as the dynamic slices clamp it), broadcast
+/// along `shape` (`[n, ..]`, the start's lane on dimension 0).
+fn lane_start(cx: &Cx, b: &mut Builder, start: BVal, dim: usize, size: usize, shape: &Shape) -> Result<Value, AdError> {
+    let start = cx.materialize(b, start)?;
+    let zero = b.full_like(0.0, start)?;
+    let hi = b.full_like((dim - size) as f64, start)?;
+    let clamped = b.binary(BinaryOp::Max, start, zero)?;
+    let clamped = b.binary(BinaryOp::Min, clamped, hi)?;
+    b.broadcast_in_dim(clamped, shape, smallvec![0])
+}
+
+/// `dynamic_update_slice` with per-lane starts: the update moved into place by one per-lane
+/// gather per dimension (position `p` reads `upd[p - start]`), then selected where `p` lies in
+/// each lane's block.
+fn dynamic_update_slice_per_lane(
+    cx: &Cx,
+    b: &mut Builder,
+    x: Value,
+    upd: Value,
+    starts: &[BVal],
+) -> Result<Value, AdError> {
+    let (xt, ut) = (b.ty(x), b.ty(upd));
+    let mut moved = upd;
+    let mut inside: Option<Value> = None;
+    for (d, &start) in starts.iter().enumerate() {
+        let (dim, size) = (xt.dims()[d + 1], ut.dims()[d + 1]);
+        let it = b.ty(start.v).dtype;
+        // Along this dimension: `[n, dim]` positions and where each reads the update from.
+        let line = Shape::from(vec![cx.size, dim]);
+        let s = lane_start(cx, b, start, dim, size, &line)?;
+        let p = b.emit1(Prim::Iota { dtype: it, shape: line.clone(), axis: 1 }, &[])?;
+        let from = b.sub(p, s)?;
+        let zero = b.full_like(0.0, from)?;
+        let last = b.full_like(size.saturating_sub(1) as f64, from)?;
+        let clamped = b.binary(BinaryOp::Max, from, zero)?;
+        let clamped = b.binary(BinaryOp::Min, clamped, last)?;
+        moved = gather_per_lane(cx, b, d, moved, clamped)?;
+        // `0 ≤ p - start < size`, broadcast over the other dimensions.
+        let ge = b.compare(CompareOp::Ge, from, zero)?;
+        let size_k = b.full_like(size as f64, from)?;
+        let lt = b.compare(CompareOp::Lt, from, size_k)?;
+        let ok = b.binary(BinaryOp::And, ge, lt)?;
+        let ok = b.broadcast_in_dim(ok, &xt.shape, smallvec![0, d + 1])?;
+        inside = Some(match inside {
+            None => ok,
+            Some(m) => b.binary(BinaryOp::And, m, ok)?,
+        });
+    }
+    match inside {
+        Some(mask) => b.select(mask, moved, x),
+        // No start indices: a rank-0 value, which the update replaces.
+        None => Ok(moved),
+    }
 }
 
 /// `dot_general` with the batch axis as one more batch dimension when both operands have it,
