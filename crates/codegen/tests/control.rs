@@ -362,51 +362,6 @@ fn repeated_and_concurrent_calls_agree() {
     });
 }
 
-/// The cost of one step of a compiled scan whose body is a single scalar operation: what the loop
-/// driver adds per step (binding pointers, calling the body's kernel). Timing is not a unit test's
-/// business on a shared machine, so this one is ignored by default:
-/// `cargo test -p gradjit-codegen --test control -- --ignored --nocapture per_step`.
-#[test]
-#[ignore]
-fn per_step_overhead_of_a_scalar_scan() {
-    let run = |length: usize| {
-        let f = parse(&format!(
-            "{{ lambda ; a:f32[] c0:f32[] xs:f32[{length}] . let
-                c:f32[] ys:f32[{length}] = scan[length={length} reverse=false num_consts=1 num_carry=1 body={{ lambda ; a:f32[] c:f32[] x:f32[]. let
-                        d:f32[] = mul c a
-                        e:f32[] = add d x
-                      in (e, d) }}] a c0 xs
-              in (c, ys) }}"
-        ));
-        let args = vec![
-            array(DType::F32, &[], 1, 0.5, 0.9),
-            array(DType::F32, &[], 2, -1.0, 1.0),
-            array(DType::F32, &[length], 3, -1.0, 1.0),
-        ];
-        let exe = check(&f, &args, Tol::Exact);
-        let refs: Vec<&HostArray> = args.iter().collect();
-        let calls = 2000;
-        let mut best = f64::INFINITY;
-        for _ in 0..5 {
-            let t = std::time::Instant::now();
-            for _ in 0..calls {
-                exe.run(&refs).expect("runs");
-            }
-            best = best.min(t.elapsed().as_secs_f64() / calls as f64);
-        }
-        best
-    };
-    let (short, long) = (run(10), run(1000));
-    let per_step = (long - short) / 990.0;
-    println!(
-        "scalar scan: 10 steps {:.2} µs/call, 1000 steps {:.2} µs/call, {:.1} ns/step",
-        short * 1e6,
-        long * 1e6,
-        per_step * 1e9
-    );
-    assert!(per_step < 1e-6, "{:.1} ns per step", per_step * 1e9);
-}
-
 #[test]
 fn splat_operands_become_constants_of_the_body() {
     for dt in DTYPES {
