@@ -262,9 +262,13 @@ impl<'a, 'f> MathBuilder<'a, 'f> {
     }
 
     /// `x` clamped to `[lo, hi]`; a NaN `x` stays NaN (the comparisons are false for it).
+    ///
+    /// Both steps have the form `bitselect(a < b, a, b)` / `bitselect(b < a, a, b)`, which lower to a single
+    /// `minps` / `maxps` (with `x` as the operand those return for NaN); `x > hi` would be a compare and a blend.
     pub fn clamp(&mut self, x: Value, lo: f64, hi: f64) -> Value {
-        let above = self.gt_c(x, hi);
-        let x = self.select_c(above, hi, x);
+        let hi_c = self.c(hi);
+        let above = self.lt(hi_c, x);
+        let x = self.select(above, hi_c, x);
         let below = self.lt_c(x, lo);
         self.select_c(below, lo, x)
     }

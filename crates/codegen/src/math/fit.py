@@ -111,6 +111,16 @@ register(
 )
 register("tanh_f32", lambda: odd_relative(tanh, 5), 1e-20, 0.625)
 register("tanh_f64", lambda: odd_relative(tanh, 14), 1e-40, 0.625)
+
+
+def exp_r(nterms):
+    """exp(r) ~ c0 + c1 r + ..., relative error on |r| <= ln2/2 (exp.rs; tanh evaluates it at 2r with the
+    coefficients scaled by 2^k). The f64 table was fitted in that scaled variable, so its last bits may differ."""
+    return [(lambda k: lambda r: r**k / exp(r))(k) for k in range(nterms)], lambda r: 1
+
+
+register("exp_f32", lambda: exp_r(7), -log(2) / 2, log(2) / 2)
+register("exp_f64", lambda: exp_r(12), -log(2) / 2, log(2) / 2)
 TAN_PI_8 = sqrt(2) - 1
 register("atan_f32", lambda: odd_relative(atan, 6), 1e-20, TAN_PI_8)
 register("atan_f64", lambda: odd_relative(atan, 12), 1e-40, TAN_PI_8)
