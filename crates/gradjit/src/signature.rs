@@ -27,71 +27,182 @@
 //! let x = Array::ones([2]);
 //! let ir = make_ir(|a: Tensor| a.exp(), (&x, &x)); // two arguments for one parameter
 //! ```
+//!
+//! A cached `jit` call does not build the trees at all: [`ArgsFor::match_signature`] compares
+//! the borrowed arguments with a cached signature in place and gathers their host arrays, the
+//! kernel's inputs, on the stack. An argument that cannot be matched without its tree (a Rust
+//! scalar, whose array does not exist yet) says no, and the call takes the general path.
 
 use crate::array::Array;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use crate::tree::Tree;
+use gradjit_ir::{HostArray, TensorType};
+use smallvec::SmallVec;
+
+/// The host arrays of a call's leaves, in flattening order, gathered by
+/// [`ArgsFor::match_signature`]: on the stack for up to 8 leaves.
+pub type HostLeaves<'a> = SmallVec<[&'a HostArray; 8]>;
+
+/// `a == b`, element by element: shapes are a few dimensions, for which a call to `memcmp` (what
+/// slice equality becomes) costs more than the comparison. The hot path of every cached call.
+pub(crate) fn same_type(a: &TensorType, b: &TensorType) -> bool {
+    let (x, y) = (a.dims(), b.dims());
+    a.dtype == b.dtype && x.len() == y.len() && x.iter().zip(y).all(|(m, n)| m == n)
+}
+
+/// Pushes the host array of `leaf` if it is concrete data of type `sig`, a leaf.
+fn match_leaf<'a>(sig: &Tree<TensorType>, leaf: Option<&'a Array>, out: &mut HostLeaves<'a>) -> bool {
+    match (sig, leaf) {
+        (Tree::Leaf(ty), Some(a)) if same_type(a.ty(), ty) => {
+            out.push(a.as_host());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Pushes the host arrays of `t`'s leaves (`leaf` gives a leaf's data, if concrete) if `t` has
+/// the structure and types of `sig`.
+fn match_tree<'a, T>(
+    sig: &Tree<TensorType>,
+    t: &'a Tree<T>,
+    leaf: fn(&'a T) -> Option<&'a Array>,
+    out: &mut HostLeaves<'a>,
+) -> bool {
+    match (sig, t) {
+        (Tree::Leaf(_), Tree::Leaf(x)) => match_leaf(sig, leaf(x), out),
+        (Tree::Tuple(s), Tree::Tuple(a)) | (Tree::List(s), Tree::List(a)) => {
+            s.len() == a.len() && s.iter().zip(a).all(|(s, a)| match_tree(s, a, leaf, out))
+        }
+        (Tree::Dict(s), Tree::Dict(a)) => {
+            s.len() == a.len() && s.iter().zip(a).all(|((ks, s), (ka, a))| ks == ka && match_tree(s, a, leaf, out))
+        }
+        (Tree::None, Tree::None) => true,
+        _ => false,
+    }
+}
+
+/// Pushes the host arrays of `items` if `sig` is a list of leaves of their types (how a `Vec`
+/// or slice argument becomes a tree).
+fn match_list<'a, T>(
+    sig: &Tree<TensorType>,
+    items: &'a [T],
+    leaf: fn(&'a T) -> Option<&'a Array>,
+    out: &mut HostLeaves<'a>,
+) -> bool {
+    match sig {
+        Tree::List(s) => s.len() == items.len() && s.iter().zip(items).all(|(s, x)| match_leaf(s, leaf(x), out)),
+        _ => false,
+    }
+}
+
+fn array_data(a: &Array) -> Option<&Array> {
+    Some(a)
+}
 
 /// One argument of a transformed function: becomes a tree of tensors (usually one leaf).
 pub trait Arg {
     /// The argument as a tree of tensors.
     fn into_arg(self) -> Tree<Tensor>;
+
+    /// Pushes the host arrays of this argument's leaves onto `out` if it is concrete data with
+    /// the structure and types of `sig` ([`Arg::into_arg`]'s tree would match it), checked
+    /// without building that tree. False if it does not match, or cannot be told without the
+    /// tree (the default): the caller then builds it.
+    #[doc(hidden)]
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        let _ = (sig, out);
+        false
+    }
 }
 
 impl Arg for Tensor {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::Leaf(self)
     }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_leaf(sig, self.concrete(), out)
+    }
 }
 impl Arg for &Tensor {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::Leaf(self.clone())
+    }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_leaf(sig, self.concrete(), out)
     }
 }
 impl Arg for Array {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::Leaf(Tensor::from(self))
     }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_leaf(sig, Some(self), out)
+    }
 }
 impl Arg for &Array {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::Leaf(Tensor::from(self))
+    }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_leaf(sig, Some(self), out)
     }
 }
 impl Arg for Tree<Tensor> {
     fn into_arg(self) -> Tree<Tensor> {
         self
     }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_tree(sig, self, Tensor::concrete, out)
+    }
 }
 impl Arg for &Tree<Tensor> {
     fn into_arg(self) -> Tree<Tensor> {
         self.clone()
+    }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_tree(sig, self, Tensor::concrete, out)
     }
 }
 impl Arg for Tree<Array> {
     fn into_arg(self) -> Tree<Tensor> {
         self.into_map(Tensor::from)
     }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_tree(sig, self, array_data, out)
+    }
 }
 impl Arg for &Tree<Array> {
     fn into_arg(self) -> Tree<Tensor> {
         self.map(|a| Tensor::from(a.clone()))
+    }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_tree(sig, self, array_data, out)
     }
 }
 impl Arg for Vec<Array> {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::List(self.into_iter().map(|a| Tree::Leaf(Tensor::from(a))).collect())
     }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_list(sig, self, array_data, out)
+    }
 }
 impl Arg for &[Array] {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::List(self.iter().map(|a| Tree::Leaf(Tensor::from(a))).collect())
     }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_list(sig, self, array_data, out)
+    }
 }
 impl Arg for Vec<Tensor> {
     fn into_arg(self) -> Tree<Tensor> {
         Tree::List(self.into_iter().map(Tree::Leaf).collect())
+    }
+    fn match_concrete<'a>(&'a self, sig: &Tree<TensorType>, out: &mut HostLeaves<'a>) -> bool {
+        match_list(sig, self, Tensor::concrete, out)
     }
 }
 
@@ -267,6 +378,15 @@ pub trait TraceFn<P> {
 pub trait ArgsFor<P> {
     /// One tree per argument.
     fn into_trees(self) -> Vec<Tree<Tensor>>;
+
+    /// Pushes the host arrays of every argument's leaves onto `out` if the arguments are
+    /// concrete data of signature `sig` (one type tree per argument), checked in place (see
+    /// [`Arg::match_concrete`]); false otherwise, with `out` holding a prefix of them.
+    #[doc(hidden)]
+    fn match_signature<'a>(&'a self, sig: &[Tree<TensorType>], out: &mut HostLeaves<'a>) -> bool {
+        let _ = (sig, out);
+        false
+    }
 }
 
 /// The error for argument `i` (0-based) not fitting its parameter.
@@ -302,6 +422,15 @@ macro_rules! arities {
                 let ($($X,)*) = self;
                 vec![$($X.into_arg()),*]
             }
+            #[allow(non_snake_case, unused_mut, unused_variables)]
+            fn match_signature<'a>(&'a self, sig: &[Tree<TensorType>], out: &mut HostLeaves<'a>) -> bool {
+                let ($($X,)*) = self;
+                let mut sig = match sig.len() {
+                    $n => sig.iter(),
+                    _ => return false,
+                };
+                $($X.match_concrete(sig.next().expect("length checked"), out) &&)* true
+            }
         }
     )*};
 }
@@ -320,5 +449,78 @@ arities!(
 impl<P0, X0: Arg> ArgsFor<(P0,)> for X0 {
     fn into_trees(self) -> Vec<Tree<Tensor>> {
         vec![self.into_arg()]
+    }
+    fn match_signature<'a>(&'a self, sig: &[Tree<TensorType>], out: &mut HostLeaves<'a>) -> bool {
+        matches!(sig, [one] if self.match_concrete(one, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grad::signature;
+    use crate::trace::Tracing;
+    use gradjit_ir::DType;
+
+    /// The host arrays `args` gather when matched against the signature of their own trees, or
+    /// `None` if they do not match it.
+    fn gathered<P, A: ArgsFor<P> + Clone>(args: &A) -> Option<Vec<*const HostArray>> {
+        let sig = signature(&args.clone().into_trees()).unwrap();
+        let mut out = HostLeaves::new();
+        args.match_signature(&sig, &mut out).then(|| out.iter().map(|h| *h as *const HostArray).collect())
+    }
+
+    fn ptr(a: &Array) -> *const HostArray {
+        a.as_host()
+    }
+
+    #[test]
+    fn borrowed_arguments_match_their_own_signature_in_place() {
+        let (x, y, z) = (Array::ones([2]), Array::zeros([3, 1]), Array::from(1.5f64));
+        let list = vec![y.clone(), z.clone()];
+        let tree = Tree::dict([("w", Tree::leaf(y.clone())), ("b", Tree::tuple([Tree::leaf(z.clone()), Tree::None]))]);
+        // The data itself is gathered (no copy), in flattening order: dict keys sorted.
+        assert_eq!(gathered::<(Tensor,), _>(&&x), Some(vec![ptr(&x)]));
+        assert_eq!(gathered::<(Tensor, Vec<Tensor>), _>(&(&x, &list[..])), Some(vec![ptr(&x), ptr(&y), ptr(&z)]));
+        assert_eq!(gathered::<(Vec<Tensor>,), _>(&(list.clone(),)), Some(vec![ptr(&y), ptr(&z)]));
+        assert_eq!(
+            gathered::<(Tree<Tensor>, Tensor), _>(&(&tree, Tensor::from(&x))),
+            Some(vec![ptr(&z), ptr(&y), ptr(&x)])
+        );
+        let tensors = vec![Tensor::from(&x), Tensor::from(&z)];
+        assert_eq!(gathered::<(Vec<Tensor>,), _>(&(tensors,)), Some(vec![ptr(&x), ptr(&z)]));
+        assert_eq!(gathered::<(), _>(&()), Some(vec![]));
+        // A Rust scalar has no array to borrow yet: the caller builds its tree instead.
+        assert_eq!(gathered::<(Tensor, Tensor), _>(&(&x, 2.0f32)), None);
+    }
+
+    #[test]
+    fn a_different_type_structure_or_arity_does_not_match() {
+        fn fits<P>(args: impl ArgsFor<P>, sig: &[Tree<TensorType>]) -> bool {
+            args.match_signature(sig, &mut HostLeaves::new())
+        }
+        let (x, y) = (Array::ones([2]), Array::ones([3]));
+        let pair = [x.clone(), y.clone()];
+        let sig = signature(&ArgsFor::<(Tensor, Tensor)>::into_trees((&x, &pair[..]))).unwrap();
+        assert!(fits::<(Tensor, Tensor)>((&x, &pair[..]), &sig));
+        assert!(!fits::<(Tensor, Tensor)>((&x, &[y.clone(), x.clone()][..]), &sig));
+        assert!(!fits::<(Tensor, Tensor)>((&x, &[x.astype(DType::F64), y.clone()][..]), &sig));
+        let as_tuple = Tree::tuple([Tree::leaf(x.clone()), Tree::leaf(y.clone())]);
+        assert!(!fits::<(Tensor, Tensor)>((&x, &as_tuple), &sig));
+        assert!(!fits::<(Tensor,)>(&x, &sig));
+        assert!(!fits::<(Tensor, Tensor, Tensor)>((&x, &pair[..], &x), &sig));
+    }
+
+    #[test]
+    fn traced_tensors_do_not_match() {
+        let loc = crate::trace::caller();
+        let tracing = Tracing::begin();
+        let t = tracing.param(TensorType::new(DType::F32, [2]), &loc);
+        let sig = vec![Tree::Leaf(TensorType::new(DType::F32, [2]))];
+        assert!(!ArgsFor::<(Tensor,)>::match_signature(&&t, &sig, &mut HostLeaves::new()));
+        let concrete = Tensor::from(Array::ones([2]));
+        assert!(ArgsFor::<(Tensor,)>::match_signature(&&concrete, &sig, &mut HostLeaves::new()));
+        drop(t);
+        tracing.finish(&[], &loc).unwrap();
     }
 }

@@ -32,9 +32,10 @@
 //! the impls for closures.)
 
 use crate::error::{Error, Result};
-use crate::signature::{ArgsFor, Output, Param, TraceFn};
+use crate::signature::{ArgsFor, HostLeaves, Output, Param, TraceFn};
 use crate::tensor::Tensor;
 use crate::tree::Tree;
+use gradjit_ir::TensorType;
 use std::marker::PhantomData;
 
 /// A module (or any struct) callable on tensors: `Args` is the tuple of its parameters
@@ -53,6 +54,9 @@ pub struct ModuleCall<Args>(PhantomData<fn(Args)>);
 impl<Args, X: ArgsFor<Args>> ArgsFor<ModuleCall<Args>> for X {
     fn into_trees(self) -> Vec<Tree<Tensor>> {
         ArgsFor::<Args>::into_trees(self)
+    }
+    fn match_signature<'a>(&'a self, sig: &[Tree<TensorType>], out: &mut HostLeaves<'a>) -> bool {
+        ArgsFor::<Args>::match_signature(self, sig, out)
     }
 }
 

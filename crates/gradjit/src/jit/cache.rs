@@ -14,6 +14,7 @@
 
 use super::jittable::OutputForm;
 use crate::grad::{describe_arg, leaf_paths, Signature};
+use crate::signature::same_type;
 use crate::tensor::{Repr, Tensor};
 use crate::tree::Tree;
 use crate::var::Var;
@@ -81,12 +82,13 @@ impl Cache {
 
     /// The entry whose signature `args` have, compared in place.
     pub fn find(&self, args: &[Tree<Tensor>]) -> Option<Arc<Entry>> {
+        self.find_by(|sig| sig.len() == args.len() && sig.iter().zip(args).all(|(s, a)| matches(s, a)))
+    }
+
+    /// The first entry whose signature `fits`.
+    pub fn find_by(&self, mut fits: impl FnMut(&Signature) -> bool) -> Option<Arc<Entry>> {
         let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
-        let sig_of = |slot: &&Slot| {
-            let sig = &slot.entry.sig;
-            sig.len() == args.len() && sig.iter().zip(args).all(|(s, a)| matches(s, a))
-        };
-        slots.iter().find(sig_of).map(|slot| slot.touch(&self.clock))
+        slots.iter().find(|slot| fits(&slot.entry.sig)).map(|slot| slot.touch(&self.clock))
     }
 
     /// The entry of signature `sig`.
@@ -146,13 +148,6 @@ fn matches(sig: &Tree<TensorType>, arg: &Tree<Tensor>) -> bool {
         (Tree::None, Tree::None) => true,
         _ => false,
     }
-}
-
-/// `a == b`, element by element: shapes are a few dimensions, for which a call to `memcmp` (what
-/// slice equality becomes) costs more than the comparison. The hot path of every cached call.
-fn same_type(a: &TensorType, b: &TensorType) -> bool {
-    let (x, y) = (a.dims(), b.dims());
-    a.dtype == b.dtype && x.len() == y.len() && x.iter().zip(y).all(|(m, n)| m == n)
 }
 
 /// How far apart two signatures are: a point per differing dtype or shape of a leaf, many for a

@@ -68,7 +68,7 @@ pub use stages::Compiled;
 use crate::array::Array;
 use crate::error::{Error, Result};
 use crate::grad::{signature, var_values, write_back, Signature};
-use crate::signature::{ArgsFor, TraceFn};
+use crate::signature::{ArgsFor, HostLeaves, TraceFn};
 use crate::tensor::{Repr, Tensor};
 use crate::trace::{apply_function, is_tracing, placement, Placement, Recorded, Tracing};
 use crate::tree::Tree;
@@ -199,6 +199,10 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     #[track_caller]
     pub fn call(&self, args: impl ArgsFor<P>) -> Result<F::Result> {
         let site = Location::caller();
+        if let Some(ran) = self.run_cached(&args, site) {
+            let (entry, outs) = ran?;
+            return F::arrays(&entry.form, outs.into_iter().map(Array::from_host));
+        }
         let (entry, outs) = self.run(args.into_trees(), site)?;
         match outs {
             Outputs::Native(outs) => F::arrays(&entry.form, outs.into_iter().map(Array::from_host)),
@@ -214,7 +218,14 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     /// the traced IR into the enclosing trace when some are traced.
     #[track_caller]
     pub fn apply(&self, args: impl ArgsFor<P>) -> Result<F::Traced> {
-        self.apply_trees(args.into_trees(), Location::caller())
+        let site = Location::caller();
+        match self.run_cached(&args, site) {
+            Some(ran) => {
+                let (entry, outs) = ran?;
+                F::tensors(&entry.form, outs.into_iter().map(Tensor::from))
+            }
+            None => self.apply_trees(args.into_trees(), site),
+        }
     }
 
     /// Traces and compiles the function for the signature of `args` (without running it), or
@@ -248,11 +259,26 @@ impl<F: Jittable<P>, P> Jit<F, P> {
         }
     }
 
+    /// The hot path: a cached signature called on data, outside any trace, matched against the
+    /// borrowed arguments in place, so that no argument tree is built (nor any `Arc` of the data
+    /// touched). It looks at nothing else, not even the call's location (made only for an error
+    /// or a variable to write). `None` when it does not apply: the call then builds the trees.
+    fn run_cached(&self, args: &impl ArgsFor<P>, site: Site) -> Option<Result<(Arc<Entry>, Vec<HostArray>)>> {
+        if is_tracing() {
+            return None;
+        }
+        let mut hosts = HostLeaves::new();
+        let entry = self.cache.find_by(|sig| {
+            hosts.clear();
+            args.match_signature(sig, &mut hosts)
+        })?;
+        Some(self.run_native(&entry, &hosts, site).map(|outs| (entry, outs)))
+    }
+
     /// Runs the function on `args` (called at `site`) and returns its entry (for the output form)
     /// and output leaves.
     fn run(&self, args: Vec<Tree<Tensor>>, site: Site) -> Result<(Arc<Entry>, Outputs)> {
-        // The hot path: a cached signature called on data, outside any trace. It looks at nothing
-        // else (not even the call's location, made only for an error or a variable to write).
+        // A cached signature called on data whose trees had to be built (a Rust scalar argument).
         if !is_tracing() {
             if let Some(entry) = self.cache.find(&args) {
                 let mut hosts: SmallVec<[&HostArray; 8]> = SmallVec::new();
@@ -450,5 +476,52 @@ impl<F: Jittable<P>, P> TraceFn<P> for &Jit<F, P> {
     const ARITY: usize = F::ARITY;
     fn call_trees(&self, args: Vec<Tree<Tensor>>) -> Result<F::Traced> {
         self.apply_trees(args, Location::caller())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grad::grad;
+
+    #[test]
+    fn every_form_of_the_same_arguments_hits_one_cached_entry() {
+        let f = jit(|x: Tensor, ys: Vec<Tensor>| (&x * &ys[0] + &ys[1]).sum());
+        let (x, a, b) = (Array::from(vec![1.0f32, 2.0]), Array::from(vec![3.0f32, 4.0]), Array::from(0.5f32));
+        let ys = vec![a.clone(), b.clone()];
+        let results = [
+            f.call((&x, &ys[..])).unwrap(), // matched in place
+            f.call((x.clone(), ys.clone())).unwrap(),
+            f.call((Tensor::from(&x), Tree::list([Tree::leaf(a.clone()), Tree::leaf(b.clone())]))).unwrap(),
+            f.call((&x, vec![Tensor::from(&a), Tensor::from(0.5f32)])).unwrap(),
+        ];
+        for r in &results {
+            assert_eq!(r.item::<f32>().unwrap(), 12.0);
+        }
+        assert_eq!((f.num_traces(), f.num_compiles()), (1, 1));
+        // Another shape, dtype or structure traces again; a Rust scalar (matched through its tree)
+        // finds the entry of its signature.
+        assert_eq!(f.call((&x, &[a.clone(), a.clone()][..])).unwrap().item::<f32>().unwrap(), 18.0);
+        assert_eq!(f.num_traces(), 2);
+        let g = jit(|x: Tensor, s: Tensor| (&x * &s).sum());
+        assert_eq!(g.call((&x, 2.0f32)).unwrap().item::<f32>().unwrap(), 6.0);
+        assert_eq!(g.call((&x, &Array::from(3.0f32))).unwrap().item::<f32>().unwrap(), 9.0);
+        assert_eq!(g.call((&x, 4.0f32)).unwrap().item::<f32>().unwrap(), 12.0);
+        assert_eq!(g.num_traces(), 1);
+    }
+
+    #[test]
+    fn a_cached_grad_call_fills_its_result_structure() {
+        let df = jit(grad(|x: Tensor, ys: Vec<Tensor>| (&x * &ys[0] * &ys[1]).sum()).argnums([0, 1]));
+        let (x, a, b) =
+            (Array::from(vec![1.0f32, 2.0]), Array::from(vec![3.0f32, 4.0]), Array::from(vec![5.0f32, 6.0]));
+        for _ in 0..3 {
+            let r = df.call((&x, &[a.clone(), b.clone()][..])).unwrap();
+            assert_eq!(r.arg_grad(0).unwrap().to_vec::<f32>().unwrap(), [15.0, 24.0]);
+            let ys = r.arg_grad_tree(1).unwrap();
+            assert_eq!(ys[0].as_leaf().unwrap().to_vec::<f32>().unwrap(), [5.0, 12.0]);
+            assert_eq!(ys[1].as_leaf().unwrap().to_vec::<f32>().unwrap(), [3.0, 8.0]);
+        }
+        assert_eq!(df.num_compiles(), 1);
     }
 }
