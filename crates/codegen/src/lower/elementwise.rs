@@ -75,6 +75,11 @@ fn math_emitter(op: UnaryOp) -> Option<fn(&mut FunctionBuilder, Value) -> Value>
     })
 }
 
+/// True if `op` on floats is one of the `math` module's polynomial expansions.
+pub(crate) fn has_math_emitter(op: UnaryOp) -> bool {
+    math_emitter(op).is_some()
+}
+
 fn unsupported(what: String) -> CodegenError {
     CodegenError::Unsupported(what)
 }
