@@ -322,11 +322,13 @@ impl<F: Jittable<P>, P> Jit<F, P> {
     /// values, writes the variables back, and returns the output leaves.
     fn run_native(&self, entry: &Entry, args: &[&HostArray], site: Site) -> Result<Vec<HostArray>> {
         let exe = self.executable(entry, site)?;
-        let vars: SmallVec<[Array; 4]> = entry.var_inputs.iter().map(|v| v.get()).collect();
+        // The variables' values live here for the call; a function without state skips them.
+        let vars: SmallVec<[Array; 4]>;
         let with_vars: SmallVec<[&HostArray; 8]>;
-        let inputs = if vars.is_empty() {
+        let inputs = if entry.var_inputs.is_empty() {
             args
         } else {
+            vars = entry.var_inputs.iter().map(|v| v.get()).collect();
             with_vars = args.iter().copied().chain(vars.iter().map(Array::as_host)).collect();
             &with_vars
         };
