@@ -28,7 +28,7 @@
 //! let ir = make_ir(|a: Tensor| a.exp(), (&x, &x)); // two arguments for one parameter
 //! ```
 //!
-//! A cached `jit` call does not build the trees at all: [`ArgsFor::match_signature`] compares
+//! A cached `jit` call does not build the trees at all: `ArgsFor::match_signature` compares
 //! the borrowed arguments with a cached signature in place and gathers their host arrays, the
 //! kernel's inputs, on the stack. An argument that cannot be matched without its tree (a Rust
 //! scalar, whose array does not exist yet) says no, and the call takes the general path.
@@ -41,7 +41,7 @@ use gradjit_ir::{HostArray, TensorType};
 use smallvec::SmallVec;
 
 /// The host arrays of a call's leaves, in flattening order, gathered by
-/// [`ArgsFor::match_signature`]: on the stack for up to 8 leaves.
+/// `ArgsFor::match_signature`: on the stack for up to 8 leaves.
 pub type HostLeaves<'a> = SmallVec<[&'a HostArray; 8]>;
 
 /// `a == b`, element by element: shapes are a few dimensions, for which a call to `memcmp` (what
