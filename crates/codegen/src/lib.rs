@@ -291,20 +291,7 @@ impl Compiler {
         let g = if opts.simplify { gradjit_ir::passes::simplify(f) } else { f.clone() };
         let g = inline::inline_calls(&g);
         let g = control::rewrite::prepare(&g);
-        let plan = plan::plan(&g)?;
-        let (code, compiled, clif) = lower::compile_plan(&plan, self.isa.clone(), opts.dumps)?;
-        let kernels: Vec<Option<KernelRun>> = plan
-            .steps
-            .iter()
-            .zip(compiled)
-            .map(|(s, c)| match (s, c) {
-                (Step::Kernel(k), Some(c)) => Some(KernelRun::new(k, c, |b| plan.buffers[b].ty.numel())),
-                _ => None,
-            })
-            .collect();
-        let scratch: Vec<usize> = kernels.iter().map(|k| k.as_ref().map_or(0, |k| k.scratch_bytes)).collect();
-        let layout = memory::layout(&plan, &scratch);
-        let controls = control::compile_controls(&plan, &self.isa, opts)?;
+        let Built { plan, kernels, controls, layout, clif, code } = build(&g, &self.isa, opts)?;
         let dumps = if opts.dumps {
             let nested = control::clif_of_controls(&controls);
             Dumps {
@@ -342,6 +329,37 @@ impl Compiler {
             }),
         })
     }
+}
+
+/// A planned function's native parts: what a top-level [`Executable`] and a control-flow body share.
+pub(crate) struct Built {
+    pub plan: plan::Plan,
+    pub kernels: Vec<Option<KernelRun>>,
+    pub controls: Vec<Option<control::ControlStep>>,
+    pub layout: ArenaLayout,
+    pub clif: lower::ClifDumps,
+    /// The code the kernels point into: keep it alive as long as they are.
+    pub code: lower::JitCode,
+}
+
+/// Plans `g` (already inlined and prepared), lowers its kernels into one JIT module, lays out its
+/// arena and compiles the control flow it holds.
+pub(crate) fn build(g: &Function, isa: &OwnedTargetIsa, opts: &CompileOptions) -> Result<Built, CodegenError> {
+    let plan = plan::plan(g)?;
+    let (code, compiled, clif) = lower::compile_plan(&plan, isa.clone(), opts.dumps)?;
+    let kernels: Vec<Option<KernelRun>> = plan
+        .steps
+        .iter()
+        .zip(compiled)
+        .map(|(s, c)| match (s, c) {
+            (Step::Kernel(k), Some(c)) => Some(KernelRun::new(k, c, |b| plan.buffers[b].ty.numel())),
+            _ => None,
+        })
+        .collect();
+    let scratch: Vec<usize> = kernels.iter().map(|k| k.as_ref().map_or(0, |k| k.scratch_bytes)).collect();
+    let layout = memory::layout(&plan, &scratch);
+    let controls = control::compile_controls(&plan, isa, opts)?;
+    Ok(Built { plan, kernels, controls, layout, clif, code })
 }
 
 /// The dump file stem of the compilation with cache key `key`.

@@ -12,7 +12,7 @@
 
 use super::ControlStep;
 use crate::error::CodegenError;
-use crate::memory::{self, ArenaLayout, Home};
+use crate::memory::{ArenaLayout, Home};
 use crate::plan::{BufId, BufKind, Plan, Step};
 use crate::runtime::KernelRun;
 use crate::{inline, lower, shape_ops, CompileOptions};
@@ -64,20 +64,7 @@ impl Program {
         let g = inline::inline_calls(f);
         let g = super::rewrite::prepare(&g);
         let g = super::rewrite::outer_products_as_broadcasts(&g);
-        let plan = crate::plan::plan(&g)?;
-        let (code, compiled, clif) = lower::compile_plan(&plan, isa.clone(), opts.dumps)?;
-        let kernels: Vec<Option<KernelRun>> = plan
-            .steps
-            .iter()
-            .zip(compiled)
-            .map(|(s, c)| match (s, c) {
-                (Step::Kernel(k), Some(c)) => Some(KernelRun::new(k, c, |b| plan.buffers[b].ty.numel())),
-                _ => None,
-            })
-            .collect();
-        let scratch: Vec<usize> = kernels.iter().map(|k| k.as_ref().map_or(0, |k| k.scratch_bytes)).collect();
-        let layout = memory::layout(&plan, &scratch);
-        let controls = super::compile_controls(&plan, isa, opts)?;
+        let crate::Built { plan, kernels, controls, layout, clif, code } = crate::build(&g, isa, opts)?;
         let mut param_bufs = vec![usize::MAX; plan.params.len()];
         for (b, buf) in plan.buffers.iter().enumerate() {
             if let BufKind::Param(p) = buf.kind {
