@@ -31,17 +31,14 @@ where a schedule is {"kind": "constant", "value"} | {"kind": "linear", "init", "
 {"kind": "cosine", "init", "steps", "alpha"} | {"kind": "warmup", "start", "steps", "then": schedule}.
 """
 
-import hashlib
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+from reference_venv import ensure_venv
+
 ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venv-ref"
-REQUIREMENTS = ROOT / "scripts" / "requirements-reference.txt"
 OUT = ROOT / "tests" / "reference" / "optim" / "optax.json"
 
 STEPS = 6
@@ -49,21 +46,6 @@ SCHEDULE_STEPS = 40
 SEED = 20260607
 
 
-def ensure_venv():
-    """Re-executes this script inside .venv-ref/, creating or updating it first if needed."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    python = VENV / "bin" / "python"
-    stamp = VENV / "requirements.sha256"
-    want = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if not python.exists():
-        print(f"creating {VENV.relative_to(ROOT)}/", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        print(f"installing {REQUIREMENTS.relative_to(ROOT)}", file=sys.stderr)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], check=True)
-        stamp.write_text(want + "\n")
-    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 # Schedules, as data (the same vocabulary as gradjit's `Schedule`).

@@ -53,18 +53,16 @@ Control flow maps to jax.lax: scan to lax.scan, while to lax.while_loop, cond to
 custom_jvp_call and custom_vjp_call to jax.custom_jvp and jax.custom_vjp functions.
 """
 
-import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import zlib
 from pathlib import Path
 
+from reference_venv import ensure_venv
+
 ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".venv-ref"
-REQUIREMENTS = ROOT / "scripts" / "requirements-reference.txt"
 CORPUS = ROOT / "tests" / "reference" / "corpus"
 GOLDEN = ROOT / "tests" / "reference" / "golden"
 
@@ -78,28 +76,6 @@ REFUSALS = (
     "Reverse-mode differentiation does not work for lax.while_loop",
     "can't apply forward-mode autodiff (jvp) to a custom_vjp function",
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# Bootstrap: run inside the pinned virtual environment.
-# ---------------------------------------------------------------------------------------------
-
-
-def ensure_venv():
-    """Re-executes this script inside .venv-ref/, creating or updating it first if needed."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    python = VENV / "bin" / "python"
-    stamp = VENV / "requirements.sha256"
-    want = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if not python.exists():
-        print(f"creating {VENV.relative_to(ROOT)}/", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        print(f"installing {REQUIREMENTS.relative_to(ROOT)}", file=sys.stderr)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(REQUIREMENTS)], check=True)
-        stamp.write_text(want + "\n")
-    os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 # ---------------------------------------------------------------------------------------------
